@@ -1,0 +1,103 @@
+"""CLI entry: parse arguments, load settings once, dispatch to a command module, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot import __version__
+from bot.errors import ConfigError, LLMError, StoreError
+from bot.settings import load_settings
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 2, 3
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="PATH", help="settings file (default: config/settings.toml)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="counterpoint",
+        description="Summaries and sourced counterpoints for AI communities on Discord and Reddit.",
+    )
+    parser.add_argument("--version", action="version", version=f"counterpoint {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("run", help="start every front door that has credentials (Discord, Reddit)")
+    _add_common(p)
+
+    p = sub.add_parser("demo", help="replay the bundled discussion through the whole pipeline")
+    p.add_argument("--embedded-model", action="store_true", help="run through the embedded local model")
+    p.add_argument("--fast", action="store_true", help="no pauses between posts")
+    _add_common(p)
+
+    p = sub.add_parser("check", help="framing verdict for a text, plus the counterpoint when it frames")
+    p.add_argument("text", metavar="TEXT|-", help="the text, or - to read stdin")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--engine", choices=("auto", "llm", "lexical"), default=None)
+    p.add_argument("--parent", metavar="TEXT", default=None, help="the post it replies to, as context")
+    _add_common(p)
+
+    p = sub.add_parser("summarize", help="summarize a thread export, a Reddit URL, or - for stdin")
+    p.add_argument("source", metavar="SRC")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    _add_common(p)
+
+    p = sub.add_parser("eval", help="measure the framing detector on a labelled JSONL dataset")
+    p.add_argument("--dataset", required=True, metavar="FILE")
+    p.add_argument("--engine", choices=("auto", "llm", "lexical"), default="auto")
+    p.add_argument("--per-item", action="store_true", help="one JSON line per item")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    _add_common(p)
+
+    p = sub.add_parser("doctor", help="checklist of config, storage, model endpoint, platform credentials")
+    _add_common(p)
+
+    p = sub.add_parser("model", help="fetch or serve the embedded local model")
+    p.add_argument("action", choices=("fetch", "serve"))
+    _add_common(p)
+    return parser
+
+
+def configure_logging(level: str, verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "httpcore", "aiosqlite", "discord.gateway", "prawcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # exits 2 with usage on bad input
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"counterpoint: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(settings.logging.level, args.verbose)
+    module = importlib.import_module(f"bot.commands.{args.command}")
+    try:
+        return int(asyncio.run(module.run(args, settings)))
+    except ConfigError as exc:
+        print(f"counterpoint: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (LLMError, StoreError) as exc:
+        print(f"counterpoint: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except KeyboardInterrupt:
+        print("counterpoint: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

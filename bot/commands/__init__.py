@@ -1,0 +1,1 @@
+"""One module per CLI command; each exposes `async def run(args, settings) -> int` (the exit code)."""

@@ -1,0 +1,137 @@
+"""Plain values shared by the core and the adapters. No I/O here, no platform imports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+Platform = Literal["discord", "reddit", "file"]
+Label = Literal["frames", "mentions", "other"]
+Engine = Literal["llm", "lexical", "template", "extractive", "none"]
+LABELS: tuple[Label, ...] = ("frames", "mentions", "other")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One message or comment, already converted from its platform object."""
+
+    platform: Platform
+    post_id: str
+    thread_id: str
+    author_id: str
+    author_name: str
+    text: str
+    created_at: datetime
+    channel_id: str = ""  # Discord channel (or parent channel of a thread); subreddit name on Reddit
+    guild_id: str = ""  # Discord guild; "" on Reddit
+    parent_id: str | None = None  # the post this one replies to
+    author_is_bot: bool = False
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    platform: Platform
+    thread_id: str
+    title: str = ""
+    channel_id: str = ""
+    guild_id: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PrefilterResult:
+    passed: bool
+    cues: tuple[str, ...] = ()
+    score: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    label: Label
+    score: float  # confidence that the label is right, 0..1
+    engine: Engine
+    prefilter: PrefilterResult
+    quote: str = ""
+    reason: str = ""
+
+    @property
+    def frames(self) -> bool:
+        return self.label == "frames"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    id: str
+    title: str
+    publisher: str
+    date: str
+    url: str
+    themes: tuple[str, ...]
+    facts: tuple[str, ...]
+    via: str = ""
+    added_by: str = ""  # "" for the shipped library, a moderator id for run-time additions
+
+    @property
+    def cite_title(self) -> str:
+        base = f"{self.title} ({self.publisher})"
+        return f"{base}, via {self.via}" if self.via else base
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    id: str
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Counterpoint:
+    text: str
+    citations: tuple[Citation, ...]
+    engine: Engine
+    themes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryPoint:
+    text: str
+    source_ids: tuple[str, ...] = ()  # post ids the point rests on; adapters turn them into jump links
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    thread_id: str
+    points: tuple[SummaryPoint, ...]
+    disagreements: tuple[SummaryPoint, ...] = ()
+    open_questions: tuple[SummaryPoint, ...] = ()
+    framing: tuple[SummaryPoint, ...] = ()
+    engine: Engine = "llm"
+    covered_until: str = ""  # id of the last post covered
+    message_count: int = 0
+    partial: bool = False  # True when some chunks failed and the summary covers only part of the thread
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the pipeline decided for one post; the adapter carries it out."""
+
+    post: Post
+    verdict: Verdict | None
+    action: Literal["ignore", "reply", "shadow", "queue"]
+    counterpoint: Counterpoint | None = None
+    reason: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
