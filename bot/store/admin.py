@@ -1,0 +1,124 @@
+"""Per-guild/channel settings, watched channels, stream checkpoints and the moderators' review queue."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from bot.errors import StoreError
+from bot.store.base import Row, StoreBase, py_time
+from bot.store.posts import post_withheld
+
+Decision = Literal["approved", "rejected"]
+
+
+def _review(row: Row) -> dict[str, Any]:
+    data = dict(row)
+    try:
+        data["payload"] = json.loads(row["payload"])
+    except ValueError as exc:
+        raise StoreError(f"Review {row['id']} has an unreadable payload ({exc}).") from exc
+    data["created_at"] = py_time(row["created_at"])
+    data["decided_at"] = py_time(row["decided_at"])
+    return data
+
+
+class AdminMixin(StoreBase):
+    async def get_channel_config(self, guild_id: str, channel_id: str) -> dict[str, str]:
+        """Guild-wide values (channel_id "") overlaid with the channel's own."""
+        rows = await self._rows(
+            "SELECT key, value FROM channel_config WHERE guild_id = ? AND channel_id IN ('', ?) "
+            "ORDER BY channel_id != ''",
+            (guild_id, channel_id),
+        )
+        return {r["key"]: r["value"] for r in rows}
+
+    async def set_channel_config(self, guild_id: str, channel_id: str, key: str, value: str | None) -> None:
+        """Set one key (channel_id "" = guild-wide); value None removes it."""
+        async with self._write() as db:
+            if value is None:
+                await db.execute(
+                    "DELETE FROM channel_config WHERE guild_id = ? AND channel_id = ? AND key = ?",
+                    (guild_id, channel_id, key),
+                )
+                return
+            await db.execute(
+                "INSERT INTO channel_config (guild_id, channel_id, key, value, updated_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (guild_id, channel_id, key) DO UPDATE SET value = excluded.value, "
+                "updated_at = excluded.updated_at",
+                (guild_id, channel_id, key, value, self._now()),
+            )
+
+    async def watch_add(self, guild_id: str, channel_id: str) -> bool:
+        async with self._write() as db:
+            cur = await db.execute(
+                "INSERT INTO watched (guild_id, channel_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (guild_id, channel_id, self._now()),
+            )
+            return cur.rowcount == 1
+
+    async def watch_remove(self, guild_id: str, channel_id: str) -> bool:
+        async with self._write() as db:
+            cur = await db.execute("DELETE FROM watched WHERE guild_id = ? AND channel_id = ?", (guild_id, channel_id))
+            return cur.rowcount == 1
+
+    async def watched(self, guild_id: str | None = None) -> list[tuple[str, str]]:
+        """(guild_id, channel_id) pairs, of one guild or of all."""
+        rows = await self._rows(
+            "SELECT guild_id, channel_id FROM watched WHERE ? IS NULL OR guild_id = ? ORDER BY guild_id, channel_id",
+            (guild_id, guild_id),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def get_checkpoint(self, name: str) -> str | None:
+        row = await self._one("SELECT value FROM checkpoints WHERE name = ?", (name,))
+        return row[0] if row else None
+
+    async def set_checkpoint(self, name: str, value: str) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO checkpoints (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
+                "SET value = excluded.value, updated_at = excluded.updated_at",
+                (name, value, self._now()),
+            )
+
+    async def enqueue_review(self, platform: str, post_id: str, *, payload: dict[str, Any]) -> int:
+        """Queue a post for moderators; returns the review id. Idempotent per post (the existing id comes back).
+        Returns 0 and stores nothing when the post was deleted or its author opted out."""
+        try:
+            raw = json.dumps(payload)
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"The review payload for {platform}/{post_id} is not JSON: {exc}.") from exc
+        async with self._write() as db:
+            if await post_withheld(db, platform, post_id):
+                return 0
+            rows = list(
+                await db.execute_fetchall(
+                    "INSERT INTO reviews (platform, post_id, payload, status, created_at) "
+                    "VALUES (?, ?, ?, 'pending', ?) ON CONFLICT (platform, post_id) DO UPDATE SET id = id "
+                    "RETURNING id",
+                    (platform, post_id, raw, self._now()),
+                )
+            )
+            return int(rows[0][0])
+
+    async def get_review(self, review_id: int) -> dict[str, Any] | None:
+        """{id, platform, post_id, payload, status, moderator, created_at, decided_at} or None."""
+        row = await self._one("SELECT * FROM reviews WHERE id = ?", (review_id,))
+        return _review(row) if row else None
+
+    async def pending_reviews(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Oldest first."""
+        rows = await self._rows("SELECT * FROM reviews WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,))
+        return [_review(r) for r in rows]
+
+    async def decide_review(self, review_id: int, *, status: Decision, moderator: str) -> bool:
+        """Approve or reject; exactly one moderator wins, False for everyone after (or an unknown id)."""
+        if status not in ("approved", "rejected"):
+            raise ValueError(f"a review decision is 'approved' or 'rejected', not {status!r}")
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE reviews SET status = ?, moderator = ?, decided_at = ? WHERE id = ? AND status = 'pending'",
+                (status, moderator, self._now(), review_id),
+            )
+            return cur.rowcount == 1

@@ -1,0 +1,122 @@
+"""Derived content: stored summaries, the counterpoint cache, moderator-added sources."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from bot.errors import StoreError
+from bot.models import Counterpoint, Source, Summary
+from bot.serialize import (
+    counterpoint_from_dict,
+    counterpoint_to_dict,
+    source_from_dict,
+    source_to_dict,
+    summary_from_dict,
+    summary_to_dict,
+)
+from bot.store.base import StoreBase
+from bot.store.posts import post_withheld
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSummary:
+    summary: Summary
+    covered_until: str  # id of the last post the summary covers
+    content_hash: str
+    stale: bool  # a covered post was edited or deleted since: regenerate before showing
+    updated_at: datetime
+
+
+def _decode(what: str, raw: str, parse: Callable[[Any], T]) -> T:
+    try:
+        return parse(json.loads(raw))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise StoreError(f"A stored {what} is unreadable ({exc}); delete it or restore a backup.") from exc
+
+
+class ContentMixin(StoreBase):
+    async def save_summary(
+        self, platform: str, thread_id: str, summary: Summary, *, covered_until: str, content_hash: str
+    ) -> None:
+        """Replace the thread's stored summary; a fresh one is never stale."""
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO summaries (platform, thread_id, summary, covered_until, content_hash, stale, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT (platform, thread_id) DO UPDATE SET "
+                "summary = excluded.summary, covered_until = excluded.covered_until, "
+                "content_hash = excluded.content_hash, stale = 0, updated_at = excluded.updated_at",
+                (platform, thread_id, json.dumps(summary_to_dict(summary)), covered_until, content_hash, self._now()),
+            )
+
+    async def get_summary(self, platform: str, thread_id: str) -> StoredSummary | None:
+        row = await self._one("SELECT * FROM summaries WHERE platform = ? AND thread_id = ?", (platform, thread_id))
+        if row is None:
+            return None
+        return StoredSummary(
+            summary=_decode("summary", row["summary"], summary_from_dict),
+            covered_until=row["covered_until"],
+            content_hash=row["content_hash"],
+            stale=bool(row["stale"]),
+            updated_at=datetime.fromisoformat(row["updated_at"]),
+        )
+
+    async def save_counterpoint(
+        self,
+        claim_key: str,
+        claim_text: str,
+        cp: Counterpoint,
+        *,
+        platform: str | None = None,
+        post_id: str | None = None,
+    ) -> bool:
+        """Cache a counterpoint under its claim key (replacing an older one). Pass the post it was made for, so
+        deleting that post removes the cached claim text too; False (nothing cached) if that post is already
+        deleted or its author opted out."""
+        async with self._write() as db:
+            if platform and post_id and await post_withheld(db, platform, post_id):
+                return False
+            await db.execute(
+                "INSERT INTO cp_cache (claim_key, claim_text, counterpoint, created_at, platform, post_id) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (claim_key) DO UPDATE SET claim_text = excluded.claim_text, "
+                "counterpoint = excluded.counterpoint, created_at = excluded.created_at, "
+                "platform = excluded.platform, post_id = excluded.post_id",
+                (claim_key, claim_text, json.dumps(counterpoint_to_dict(cp)), self._now(), platform, post_id),
+            )
+            return True
+
+    async def find_counterpoint(self, claim_key: str) -> Counterpoint | None:
+        row = await self._one("SELECT counterpoint FROM cp_cache WHERE claim_key = ?", (claim_key,))
+        return _decode("counterpoint", row[0], counterpoint_from_dict) if row else None
+
+    async def recent_counterpoints(self, limit: int = 200) -> list[tuple[str, Counterpoint]]:
+        """(claim_text, counterpoint), newest first, for similarity reuse."""
+        rows = await self._rows(
+            "SELECT claim_text, counterpoint FROM cp_cache ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
+        )
+        return [(r[0], _decode("counterpoint", r[1], counterpoint_from_dict)) for r in rows]
+
+    async def add_source(self, source: Source) -> None:
+        """Add or replace a moderator-added source (same id replaces)."""
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO sources (id, source, added_by, added_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                "SET source = excluded.source, added_by = excluded.added_by, added_at = excluded.added_at",
+                (source.id, json.dumps(source_to_dict(source)), source.added_by, self._now()),
+            )
+
+    async def remove_source(self, source_id: str) -> bool:
+        async with self._write() as db:
+            cur = await db.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+            return cur.rowcount == 1
+
+    async def list_sources(self) -> list[Source]:
+        rows = await self._rows("SELECT source FROM sources ORDER BY added_at, id")
+        return [_decode("source", r[0], source_from_dict) for r in rows]

@@ -1,0 +1,126 @@
+"""Exactly-once replies and the votes on them.
+
+A reply is claimed BEFORE it is sent: `claim_reply` inserts a 'pending' row keyed by (platform, post_id) and only
+the one insert that lands returns True. After the platform accepted the message, `confirm_reply` marks it 'sent';
+if sending failed for sure, `release_reply` deletes the claim so a later attempt may retry.
+
+A 'pending' claim left behind by a crash (sent or not, we cannot know) stays claimed forever: nothing is ever
+sent twice, even across restarts. We chose to be silent rather than to risk a double reply.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.models import Citation
+from bot.serialize import citation_to_dict
+from bot.store.base import StoreBase, db_time, py_time
+from bot.store.posts import post_withheld
+
+log = logging.getLogger(__name__)
+
+
+class RepliesMixin(StoreBase):
+    async def claim_reply(
+        self, platform: str, post_id: str, *, thread_id: str, guild_id: str = "", kind: str = "reply"
+    ) -> bool:
+        """True for exactly one caller ever per post; False if already claimed or sent, or if the post was deleted
+        or its author opted out since it was stored."""
+        async with self._write() as db:
+            if await post_withheld(db, platform, post_id):
+                return False
+            cur = await db.execute(
+                "INSERT INTO replies (platform, post_id, thread_id, guild_id, kind, status, claimed_at) "
+                "VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (platform, post_id) DO NOTHING",
+                (platform, post_id, thread_id, guild_id, kind, self._now()),
+            )
+            return cur.rowcount == 1
+
+    async def confirm_reply(
+        self, platform: str, post_id: str, *, reply_id: str, text: str, citations: Sequence[Citation] = ()
+    ) -> None:
+        """Record that the reply was sent. Without a prior claim the row is created anyway (as sent), because a
+        message that went out must block any further one."""
+        cites = json.dumps([citation_to_dict(c) for c in citations])
+        now = self._now()
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE replies SET status = 'sent', reply_id = ?, text = ?, citations = ?, sent_at = ? "
+                "WHERE platform = ? AND post_id = ?",
+                (reply_id, text, cites, now, platform, post_id),
+            )
+            if cur.rowcount == 0:
+                log.warning("reply to %s/%s confirmed without a claim; recording it as sent", platform, post_id)
+                await db.execute(
+                    "INSERT INTO replies (platform, post_id, thread_id, guild_id, kind, status, reply_id, text, "
+                    "citations, claimed_at, sent_at) SELECT ?, ?, COALESCE(MAX(thread_id), ''), "
+                    "COALESCE(MAX(guild_id), ''), 'reply', 'sent', ?, ?, ?, ?, ? "
+                    "FROM posts WHERE platform = ? AND post_id = ?",
+                    (platform, post_id, reply_id, text, cites, now, now, platform, post_id),
+                )
+
+    async def release_reply(self, platform: str, post_id: str) -> bool:
+        """Drop a pending claim after a send that surely failed; a sent reply is never released."""
+        async with self._write() as db:
+            cur = await db.execute(
+                "DELETE FROM replies WHERE platform = ? AND post_id = ? AND status = 'pending'", (platform, post_id)
+            )
+            return cur.rowcount == 1
+
+    async def get_reply(self, platform: str, post_id: str) -> dict[str, Any] | None:
+        row = await self._one("SELECT * FROM replies WHERE platform = ? AND post_id = ?", (platform, post_id))
+        if row is None:
+            return None
+        data = dict(row)
+        data["citations"] = json.loads(row["citations"]) if row["citations"] else []
+        data["claimed_at"] = py_time(row["claimed_at"])
+        data["sent_at"] = py_time(row["sent_at"])
+        return data
+
+    async def last_reply_at(self, platform: str, thread_id: str, *, kind: str | None = None) -> datetime | None:
+        """When the latest reply in a thread was claimed (pending claims count: they may have been sent)."""
+        row = await self._one(
+            "SELECT MAX(claimed_at) FROM replies WHERE platform = ? AND thread_id = ? AND (? IS NULL OR kind = ?)",
+            (platform, thread_id, kind, kind),
+        )
+        return py_time(row[0]) if row else None
+
+    async def replies_since(self, platform: str, guild_id: str, since: datetime, *, kind: str | None = None) -> int:
+        """Replies claimed (pending or sent) in a guild since a time, for the hourly cap."""
+        row = await self._one(
+            "SELECT COUNT(*) FROM replies WHERE platform = ? AND guild_id = ? AND claimed_at >= ? "
+            "AND (? IS NULL OR kind = ?)",
+            (platform, guild_id, db_time(since), kind, kind),
+        )
+        return int(row[0]) if row else 0
+
+    async def vote(self, platform: str, reply_id: str, user_id: str, value: int) -> None:
+        """One vote per user per reply: +1 or -1 (a later vote replaces the earlier), 0 withdraws it."""
+        if value not in (-1, 0, 1):
+            raise ValueError(f"a vote is +1, -1 or 0, not {value!r}")
+        async with self._write() as db:
+            if value == 0:
+                await db.execute(
+                    "DELETE FROM votes WHERE platform = ? AND reply_id = ? AND user_id = ?",
+                    (platform, reply_id, user_id),
+                )
+                return
+            await db.execute(
+                "INSERT INTO votes (platform, reply_id, user_id, value, updated_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (platform, reply_id, user_id) DO UPDATE SET value = excluded.value, "
+                "updated_at = excluded.updated_at",
+                (platform, reply_id, user_id, value, self._now()),
+            )
+
+    async def votes_for(self, platform: str, reply_id: str) -> tuple[int, int]:
+        """(up, down) for one reply."""
+        row = await self._one(
+            "SELECT COALESCE(SUM(value = 1), 0), COALESCE(SUM(value = -1), 0) FROM votes "
+            "WHERE platform = ? AND reply_id = ?",
+            (platform, reply_id),
+        )
+        return (int(row[0]), int(row[1])) if row else (0, 0)
