@@ -1,0 +1,174 @@
+"""Model output as data: `<think>` stripping (whole or streamed), tolerant JSON extraction, schema helpers.
+
+Pure functions, no I/O; bot/llm.py uses them, and so may anyone who holds raw model text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+from jsonschema import validators
+from jsonschema.exceptions import best_match
+
+JsonMode = Literal["json_schema", "json_object", "prompt"]
+# most to least constrained; `auto` starts at the first and falls back along this order
+JSON_MODES: tuple[JsonMode, ...] = ("json_schema", "json_object", "prompt")
+
+OPEN, CLOSE = "<think>", "</think>"
+_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.S | re.I)
+_FENCE = re.compile(r"```[a-zA-Z]*")
+_MAX_JSON_STARTS = 50  # bounds the work on long garbage
+
+
+def strip_think(text: str) -> str:
+    """Remove reasoning blocks. A lone `</think>` means the template opened the block in the prompt (Qwen3,
+    DeepSeek-R1), so everything before it is reasoning; an unclosed `<think>` never reached an answer."""
+    text = _THINK_BLOCK.sub("", text)
+    lowered = text.lower()
+    close = lowered.rfind(CLOSE)
+    if close >= 0:
+        text, lowered = text[close + len(CLOSE) :], lowered[close + len(CLOSE) :]
+    opened = lowered.find(OPEN)
+    if opened >= 0:
+        text = text[:opened]
+    return text.strip()
+
+
+def _partial_tag(buf: str, tags: tuple[str, ...]) -> int:
+    """Length of the longest suffix of `buf` that could still grow into one of `tags`."""
+    for size in range(min(len(buf), max(map(len, tags)) - 1), 0, -1):
+        tail = buf[-size:].lower()
+        if any(tag.startswith(tail) for tag in tags):
+            return size
+    return 0
+
+
+class ThinkFilter:
+    """Streaming `<think>` stripper: feed deltas, get the visible text; tags may be split across deltas."""
+
+    def __init__(self) -> None:
+        self._buf = ""
+        self._inside = False
+        self._started = False  # leading whitespace (left after a think block) is dropped
+
+    def feed(self, delta: str) -> str:
+        self._buf += delta
+        out: list[str] = []
+        while True:
+            lowered = self._buf.lower()
+            if self._inside:
+                end = lowered.find(CLOSE)
+                if end < 0:
+                    keep = _partial_tag(self._buf, (CLOSE,))
+                    self._buf = self._buf[len(self._buf) - keep :]
+                    break
+                self._buf, self._inside = self._buf[end + len(CLOSE) :], False
+                continue
+            start, stray = lowered.find(OPEN), lowered.find(CLOSE)
+            if start >= 0 and (stray < 0 or start < stray):
+                out.append(self._buf[:start])
+                self._buf, self._inside = self._buf[start + len(OPEN) :], True
+                continue
+            if stray >= 0:  # reasoning already sent cannot be recalled; at least drop the tag
+                out.append(self._buf[:stray])
+                self._buf = self._buf[stray + len(CLOSE) :]
+                continue
+            keep = _partial_tag(self._buf, (OPEN, CLOSE))
+            out.append(self._buf[: len(self._buf) - keep])
+            self._buf = self._buf[len(self._buf) - keep :]
+            break
+        return self._visible("".join(out))
+
+    def flush(self) -> str:
+        """End of stream: an unclosed block is dropped, a dangling partial tag was just text."""
+        rest = "" if self._inside else self._buf
+        self._buf, self._inside = "", False
+        return self._visible(rest)
+
+    def _visible(self, text: str) -> str:
+        if not self._started:
+            text = text.lstrip()
+            self._started = bool(text)
+        return text
+
+
+def extract_json(text: str) -> dict[str, Any]:
+    """The first JSON object in a model reply, tolerating `<think>`, ``` fences and chatter around it."""
+    text = _FENCE.sub("", strip_think(text))
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    for _ in range(_MAX_JSON_STARTS):
+        if start < 0:
+            break
+        try:
+            value, _end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            start = text.find("{", start + 1)
+            continue
+        if isinstance(value, dict):
+            return value
+        start = text.find("{", start + 1)
+    preview = text[:80].replace("\n", " ")
+    raise ValueError(f"no JSON object found in the reply (it starts {preview!r})")
+
+
+def modes_from(mode: JsonMode) -> tuple[JsonMode, ...]:
+    return JSON_MODES[JSON_MODES.index(mode) :]
+
+
+def parse_reply(raw: str, schema: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """(value, "") when `raw` holds a JSON object that follows `schema`, else (None, what is wrong)."""
+    try:
+        value = extract_json(raw)
+    except ValueError as exc:
+        return None, str(exc)
+    problem = schema_error(value, schema)
+    return (value, "") if problem is None else (None, problem)
+
+
+def schema_error(value: Any, schema: dict[str, Any]) -> str | None:
+    """None when `value` follows `schema`, else one readable sentence about the most relevant violation."""
+    validator = validators.validator_for(schema)(schema)
+    error = best_match(validator.iter_errors(value))
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path) or "the top level"
+    return f"at {where}: {error.message}"
+
+
+def response_format(mode: JsonMode, schema: dict[str, Any], name: str) -> dict[str, Any] | None:
+    if mode == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+    if mode == "json_object":
+        return {"type": "json_object"}
+    return None
+
+
+def schema_instruction(schema: dict[str, Any]) -> str:
+    return (
+        "Answer with one JSON object only: no prose, no markdown fences. "
+        "It must follow this JSON Schema:\n" + json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
+    )
+
+
+def with_system_note(messages: list[dict[str, str]], note: str) -> list[dict[str, str]]:
+    """Append `note` to the leading system message (many chat templates accept only one, and only first)."""
+    if messages and messages[0].get("role") == "system":
+        first = {**messages[0], "content": f"{messages[0].get('content', '')}\n\n{note}".strip()}
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": note}, *messages]
+
+
+def repair_messages(messages: list[dict[str, str]], bad_reply: str, problem: str) -> list[dict[str, str]]:
+    """One more turn: show the model its reply and what was wrong with it."""
+    return [
+        *messages,
+        {"role": "assistant", "content": bad_reply[:4000]},
+        {
+            "role": "user",
+            "content": f"That reply cannot be used: {problem}. "
+            "Reply again with only the corrected JSON object, following the schema exactly.",
+        },
+    ]
