@@ -5,13 +5,13 @@ Every call has an overall deadline (`asyncio.timeout`: httpx's read timeout is p
 blocks (`<think>...</think>`) are stripped from every text. Errors are typed: LLMUnavailable, LLMTimeout,
 LLMBadResponse (bot.errors); their messages name the server, never the API key.
 
-What differs between the servers we target (documented behaviour; see /work/notes/llm-servers.md):
+What differs between the servers we target (from their documentation; the README has the operator view):
 - llama.cpp `llama-server`: `/v1/models` lists exactly one model (the alias or file path); `response_format`
   accepts `json_object` and `json_schema` (grammar-constrained); some early-2025 builds answered 400
   "Either json_schema or grammar can be specified" to the OpenAI json_schema shape, hence the fallback below.
   Reports cached prompt tokens as `usage.prompt_tokens_details.cached_tokens` (recent) or `timings.cache_n`.
-  `POST /tokenize {"content"}` at the server root (not under /v1) gives exact counts. `/health` and other
-  endpoints answer 503 "Loading model" while the model loads (retried here). It may close a kept-alive
+  `POST /tokenize {"content"}` at the server root (not under /v1) gives exact counts. `/health` answers 503
+  "Loading model" while the model loads; a 503 on a completion is retried here. It may close a kept-alive
   connection, surfacing as RemoteProtocolError on the next request (retried). Reasoning goes to
   `reasoning_content` by default, which we ignore.
 - Ollama `/v1`: OpenAI compatibility is "experimental"; supports `response_format` (`json_object`, and
@@ -21,7 +21,7 @@ What differs between the servers we target (documented behaviour; see /work/note
   `guided_json` extra was removed in v0.12); `cached_tokens` only with `--enable-prompt-tokens-details`;
   `/tokenize` expects `prompt` rather than `content`, so we send both fields; `--api-key` enforces Bearer auth.
 - LM Studio: `json_schema` supported; `json_object` is refused with 400 "'response_format.type' must be
-  'json_schema' or 'text'" (so auto mode goes json_schema -> prompt there); `/v1/models` may list models
+  'json_schema' or 'text'" (should json_schema be refused, auto mode ends at prompt-only); `/v1/models` lists models
   that are downloaded but not loaded (JIT loading makes the first call slow).
 """
 
