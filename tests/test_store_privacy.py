@@ -184,3 +184,15 @@ async def test_opt_out_blocks_storage_and_replies(store):
     assert await store.opt_in("discord", "erin") is False
     assert await store.add_post(post("p2", "after opting in", author="erin")) is True
     assert await store.claim_reply("discord", "p1", thread_id="t1") is True
+
+
+async def test_bulk_delete(tmp_path, store):
+    for i in range(5):
+        await seed_copies(store, f"b{i}", f"Bulk-secret-{i}-walrus says the race decides everything")
+    assert await store.delete_posts("discord", ["b0", "b1", "b2", "missing", "b2"]) == 3
+    await store.checkpoint()
+    raw = disk_bytes(tmp_path)
+    assert b"Bulk-secret-0" not in raw and b"Bulk-secret-2" not in raw
+    assert b"Bulk-secret-3" in raw  # the ones not deleted stay
+    assert [p.post_id for p in await store.thread_posts("discord", "t1")] == ["b3", "b4"]
+    assert len(await store.pending_reviews()) == 2

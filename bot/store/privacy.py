@@ -9,6 +9,7 @@ WAL checkpoint afterwards moves the zeroed pages into the file so no old copy st
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import aiosqlite
@@ -38,6 +39,25 @@ async def scrub_copies(db: aiosqlite.Connection, platform: str, post_id: str, te
         )
 
 
+async def _delete_one(db: aiosqlite.Connection, platform: str, post_id: str) -> tuple[bool, bool]:
+    """(a stored post was tombstoned, it still had text)."""
+    rows = list(
+        await db.execute_fetchall(
+            "SELECT thread_id, created_at, text FROM posts WHERE platform = ? AND post_id = ? AND deleted = 0",
+            (platform, post_id),
+        )
+    )
+    old_text = rows[0]["text"] if rows else None
+    # copies can exist without a stored post (e.g. a verdict recorded first): scrub by reference anyway
+    await scrub_copies(db, platform, post_id, old_text)
+    if not rows:
+        return False, False
+    key = (platform, post_id)
+    await db.execute("UPDATE posts SET deleted = 1, text = NULL WHERE platform = ? AND post_id = ?", key)
+    await mark_stale(db, platform, rows[0]["thread_id"], rows[0]["created_at"])
+    return True, old_text is not None
+
+
 async def _one(db: aiosqlite.Connection, sql: str, params: tuple[str, ...]) -> Row:
     return next(iter(await db.execute_fetchall(sql, params)))
 
@@ -46,24 +66,18 @@ class PrivacyMixin(StoreBase):
     async def delete_post(self, platform: str, post_id: str) -> bool:
         """Remove a post's text and every copy of it for good; True if a stored text was removed. A summary covering
         the post is marked stale."""
+        return await self.delete_posts(platform, [post_id]) == 1
+
+    async def delete_posts(self, platform: str, post_ids: Iterable[str]) -> int:
+        """delete_post for many posts (a bulk delete) in one transaction and one checkpoint; returns texts removed."""
+        removed, touched = 0, False
         async with self._write() as db:
-            rows = list(
-                await db.execute_fetchall(
-                    "SELECT thread_id, created_at, text FROM posts WHERE platform = ? AND post_id = ? AND deleted = 0",
-                    (platform, post_id),
-                )
-            )
-            old_text = rows[0]["text"] if rows else None
-            # copies can exist without a stored post (e.g. verdict recorded first): scrub by reference anyway
-            await scrub_copies(db, platform, post_id, old_text)
-            if rows:
-                await db.execute(
-                    "UPDATE posts SET deleted = 1, text = NULL WHERE platform = ? AND post_id = ?", (platform, post_id)
-                )
-                await mark_stale(db, platform, rows[0]["thread_id"], rows[0]["created_at"])
-        if rows:
+            for post_id in post_ids:
+                found, had_text = await _delete_one(db, platform, post_id)
+                touched, removed = touched or found, removed + had_text
+        if touched:
             await self.checkpoint()
-        return bool(rows and old_text is not None)
+        return removed
 
     async def forget_author(self, platform: str, author_id: str) -> int:
         """Erase everything stored about a person on a platform: their posts' texts and name (tombstones stay so
