@@ -139,6 +139,7 @@ def write_then_kill(path: Path, acks: int) -> list[str]:
     proc.wait(timeout=10)
     reader.join(timeout=10)  # every line it printed before dying was acknowledged
     assert not reader.is_alive()
+    proc.stdout.close()
     assert len(acked) >= acks
     return acked
 
