@@ -1,0 +1,183 @@
+"""Pure text helpers for summaries: posts as prompt data, the reply schema, parsing, merging, rendering, hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from bot.models import Engine, Post, Summary, SummaryPoint
+
+SECTIONS = ("points", "disagreements", "open_questions", "framing")
+# most-important-first caps; the prompts ask for the same numbers
+LIMITS = {"points": 8, "disagreements": 5, "open_questions": 4, "framing": 4}
+TITLES = {
+    "points": "Main points",
+    "disagreements": "Disagreements",
+    "open_questions": "Open questions",
+    "framing": "US-vs-China framing",
+}
+MAX_POST_CHARS = 1200  # one message never dominates a chunk
+MAX_ITEM_CHARS = 400
+MAX_IDS = 8
+
+_ITEM = {
+    "type": "object",
+    "properties": {
+        "text": {"type": "string"},
+        "ids": {"type": "array", "items": {"type": ["string", "integer"]}},
+    },
+    "required": ["text", "ids"],
+}
+SUMMARY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {name: {"type": "array", "items": _ITEM} for name in SECTIONS},
+    "required": list(SECTIONS),
+}
+
+_SPACE = re.compile(r"\s+")
+_TAG = re.compile(r"</?\s*(posts|partials|summary)\b", re.IGNORECASE)
+_MENTION = re.compile(r"@(everyone|here)|<@[!&]?(\d+)>")
+
+
+def estimate_tokens(text: str) -> int:
+    """Conservative offline estimate: a token per 3 characters, a token per CJK/kana character."""
+    wide = sum(1 for ch in text if unicodedata.east_asian_width(ch) in ("W", "F"))
+    return wide + (len(text) - wide + 2) // 3
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten to at most `limit` characters, at a word boundary when one is near, marked with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    space = cut.rfind(" ")
+    if space > limit * 0.8:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def clean(text: str) -> str:
+    """One line; the delimiters of our prompts cannot be closed from inside a message."""
+    return _TAG.sub(lambda m: m.group(0).replace("<", "‹"), _SPACE.sub(" ", text).strip())
+
+
+def format_post(post: Post, max_chars: int = MAX_POST_CHARS) -> str:
+    when = post.created_at.strftime("%Y-%m-%d %H:%M")
+    reply = f" ↪{post.parent_id}" if post.parent_id else ""
+    author = clean(post.author_name)[:40] or "unknown"
+    return f"[{post.post_id}] {author} ({when}){reply}: {clip(clean(post.text), max_chars)}"
+
+
+def content_hash(posts: Iterable[Post]) -> str:
+    """Hash of (id, text) of the covered posts: any edit or deletion inside the range changes it."""
+    h = hashlib.sha256()
+    for p in posts:
+        h.update(p.post_id.encode())
+        h.update(b"\x1f")
+        h.update(p.text.encode())
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+def summary_ids(summary: Summary) -> set[str]:
+    return {i for name in SECTIONS for item in getattr(summary, name) for i in item.source_ids}
+
+
+def render_items(summary: Summary) -> str:
+    """Compact form fed back to the model (reduce/update): `section:` then `- text [id, id]` lines."""
+    lines: list[str] = []
+    for name in SECTIONS:
+        items = getattr(summary, name)
+        if items:
+            lines.append(f"{name}:")
+            lines.extend(f"- {clean(i.text)} [{', '.join(i.source_ids)}]" for i in items)
+    return "\n".join(lines) or "(nothing)"
+
+
+def _normalize_id(raw: Any) -> str:
+    return str(raw).strip().strip("[]#").strip()
+
+
+def _items(raw: Any, allowed: set[str], limit: int) -> tuple[SummaryPoint, ...]:
+    out: list[SummaryPoint] = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
+            continue
+        raw_ids = item.get("ids")
+        ids: list[Any] = raw_ids if isinstance(raw_ids, list) else []
+        # the model invents ids: keep only those that were in what it was shown
+        kept = tuple(dict.fromkeys(i for i in map(_normalize_id, ids) if i in allowed))[:MAX_IDS]
+        out.append(SummaryPoint(clip(clean(item["text"]), MAX_ITEM_CHARS), kept))
+        if len(out) >= limit:
+            break
+    return tuple(out)
+
+
+def parse_summary(data: Any, *, allowed: set[str], thread_id: str) -> Summary | None:
+    """The model's JSON -> Summary; None when it is not the object we asked for."""
+    if not isinstance(data, dict) or not any(isinstance(data.get(n), list) for n in SECTIONS):
+        return None
+    return _build(thread_id, "llm", {n: _items(data.get(n), allowed, LIMITS[n]) for n in SECTIONS})
+
+
+def _build(thread_id: str, engine: Engine, sections: dict[str, tuple[SummaryPoint, ...]]) -> Summary:
+    return Summary(
+        thread_id=thread_id,
+        points=sections["points"],
+        disagreements=sections["disagreements"],
+        open_questions=sections["open_questions"],
+        framing=sections["framing"],
+        engine=engine,
+    )
+
+
+def merge(parts: Sequence[Summary], *, thread_id: str) -> Summary:
+    """Mechanical merge (no model): concatenate sections in order, drop exact repeats, keep the caps."""
+    sections: dict[str, tuple[SummaryPoint, ...]] = {}
+    for name in SECTIONS:
+        seen: dict[str, SummaryPoint] = {}
+        for part in parts:
+            for item in getattr(part, name):
+                seen.setdefault(item.text.casefold(), item)
+        sections[name] = tuple(seen.values())[: LIMITS[name]]
+    return _build(thread_id, parts[0].engine if parts else "llm", sections)
+
+
+def fit_items(summary: Summary, max_tokens: int, count: Callable[[str], int]) -> Summary:
+    """Drop the least important items (the end of the longest section) until the compact form fits."""
+    while count(render_items(summary)) > max_tokens:
+        longest = max(SECTIONS, key=lambda n: len(getattr(summary, n)))
+        items = getattr(summary, longest)
+        if not items:
+            break
+        summary = replace(summary, **{longest: items[:-1]})
+    return summary
+
+
+def neutralize(text: str) -> str:
+    """No pings from summary text: @everyone/@here and <@id> mentions are broken with a zero-width space."""
+    return _MENTION.sub(lambda m: m.group(0).replace("@", "@\u200b"), text)
+
+
+def render_summary_text(summary: Summary, *, link: Callable[[str], str] | None = None) -> str:
+    """Plain text (Discord markdown) with each item's sources; `link` turns an id into a jump link."""
+    cite = link or (lambda i: i)
+    how = {"llm": "model", "extractive": "extractive, no model"}.get(summary.engine, summary.engine)
+    head = f"**Thread summary** ({summary.message_count} messages, {how})"
+    lines = [head + (" (partial)" if summary.partial else "")]
+    for name in SECTIONS:
+        items = getattr(summary, name)
+        if items:
+            lines.append(f"__{TITLES[name]}__")
+            for item in items:
+                refs = f" [{', '.join(cite(i) for i in item.source_ids)}]" if item.source_ids else ""
+                lines.append(f"• {item.text}{refs}")
+    if len(lines) == 1:
+        lines.append("Nothing to summarize.")
+    if summary.note:
+        lines.append(f"_{summary.note}_")
+    return neutralize("\n".join(lines))
