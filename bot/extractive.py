@@ -4,6 +4,7 @@ questions nobody answered, and posts the lexical framing detector flags. Marked 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ def extractive_summary(posts: Sequence[Post], *, thread_id: str, note: str = "",
     posts = [p for p in posts if p.text.strip()]
     if not posts:
         return Summary(thread_id, (), engine="extractive", note=note)
+    max_points = min(max_points, max(3, math.ceil(len(posts) / 4)))  # a summary, not a copy of a short thread
     texts = [clean(p.text) for p in posts]
     children: dict[str, list[Post]] = defaultdict(list)
     for p in posts:
@@ -35,9 +37,10 @@ def extractive_summary(posts: Sequence[Post], *, thread_id: str, note: str = "",
     matrix, scores = _centrality(texts)
     # a message many people answer is usually one the thread turns on
     scores = scores * np.array([1.0 + 0.25 * np.log1p(len(children[p.post_id])) for p in posts])
-    chosen = _pick(matrix, scores, max_points)
     unanswered = [i for i, p in enumerate(posts) if QUESTION.search(p.text) and not children[p.post_id]]
     questions = sorted(sorted(unanswered, key=lambda i: -scores[i])[:3])
+    # an open question is listed once, under open questions
+    chosen = _pick(matrix, np.where(np.isin(np.arange(len(posts)), questions), -1.0, scores), max_points)
     return Summary(
         thread_id=thread_id,
         points=tuple(_quote(posts[i], texts[i]) for i in chosen),
@@ -80,7 +83,7 @@ def _pick(matrix: csr_matrix | None, scores: np.ndarray, k: int) -> list[int]:
     """Best-scored messages that do not repeat each other, in thread order."""
     chosen: list[int] = []
     for i in np.argsort(-scores, kind="stable"):
-        if len(chosen) >= k:
+        if len(chosen) >= k or scores[i] < 0:
             break
         if matrix is not None and chosen:
             sims = (matrix[chosen] @ matrix[int(i)].T).toarray().ravel()

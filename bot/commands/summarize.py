@@ -1,0 +1,87 @@
+"""`counterpoint summarize [--json] SRC`: summarize a thread export, a Reddit URL, or stdin (`-`)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import sys
+from typing import Any
+
+from bot.errors import InputError
+from bot.exports import is_reddit_url, load_export
+from bot.llm import LLMClient
+from bot.models import Post, Thread
+from bot.serialize import summary_to_dict
+from bot.settings import Settings
+from bot.summarize import Summarizer
+from bot.summary_format import render_summary_text
+
+PROGRESS_FROM = 200  # messages: shorter threads finish before progress would help
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    source = str(args.source)
+    if is_reddit_url(source):
+        thread, posts = await fetch_reddit(settings, source)
+    else:
+        thread, posts = load_export(source)
+    async with LLMClient(settings.llm) as llm:
+        summarizer = Summarizer(settings, llm)
+        if await llm.available():
+            _say(f"Summarizing {len(posts)} messages with the model at {settings.llm.base_url}.")
+        else:
+            _say(f"No model answers at {settings.llm.base_url}; writing an extractive summary (no model) instead.")
+        progress = _progress if len(posts) >= PROGRESS_FROM else None
+        summary = await summarizer.summarize(posts, thread_id=thread.thread_id, progress=progress)
+    if args.json:
+        if summary.note:
+            _say(summary.note)
+        doc = {"thread": _thread_dict(thread), "summary": summary_to_dict(summary), "model_calls": summarizer.calls}
+        print(json.dumps(doc, ensure_ascii=False))
+    else:
+        title = f"{thread.title}\n" if thread.title else ""
+        print(title + render_summary_text(summary))
+    return 0
+
+
+async def fetch_reddit(settings: Settings, url: str) -> tuple[Thread, list[Post]]:
+    """Hook for the Reddit adapter: `bot.reddit.fetch_thread(settings, url) -> (Thread, [Post])`, sync or async."""
+    if not settings.has_reddit:
+        raise InputError(
+            "Summarizing a Reddit URL needs REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET; set them, or save the "
+            "page's .json (the URL with .json appended) and pass that file."
+        )
+    try:
+        fetch = importlib.import_module("bot.reddit").fetch_thread
+    except (ImportError, AttributeError):
+        raise InputError(
+            "This build cannot fetch Reddit threads yet; save the page's .json (the URL with .json appended) "
+            "and pass that file."
+        ) from None
+    result: Any = fetch(settings, url)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def _thread_dict(t: Thread) -> dict[str, str]:
+    return {
+        "platform": t.platform,
+        "thread_id": t.thread_id,
+        "title": t.title,
+        "channel_id": t.channel_id,
+        "url": t.url,
+    }
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    step = max(1, total // 10)
+    if done == total or done % step == 0:
+        what = {"map": "reading parts", "reduce": "merging", "update": "updating"}.get(stage, stage)
+        _say(f"{what}: {done}/{total}")
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
