@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 AXIS_THEME = "open_vs_closed"  # the axis every counterpoint comes back to
 PRIOR_WEIGHT = 0.8  # weight of the keyword prior next to a BM25 score normalised to 0..1
 AXIS_BONUS = 0.15
+AXIS_THEME_BONUS = 0.5  # when picking paragraphs, the main point comes second at worst
 ORDER_BONUS = 0.15  # a theme lists its sources strongest first
 DIVERSITY_PENALTY = 1.0  # per fraction of a candidate's themes already covered by earlier picks
 KEYWORDS_FOR_FULL_PRIOR = 3
@@ -112,10 +113,10 @@ class Ranker:
         prior = self.theme_prior(text, cues)
         score = {key: prior.get(key, 0.0) for key in self._themes}
         for rank, source in enumerate(retrieved):
-            for key in source.themes:
-                if key in score:
-                    score[key] += 1.0 / (rank + 1)
+            keys = [key for key in source.themes if key in score]
+            for key in keys:
+                score[key] += 1.0 / (rank + 1) / len(keys)  # a source on three themes speaks a third for each
         if AXIS_THEME in score:
-            score[AXIS_THEME] += AXIS_BONUS
+            score[AXIS_THEME] += AXIS_THEME_BONUS
         ranked = sorted(score, key=lambda key: (-score[key], list(self._themes).index(key)))
         return [key for key in ranked if score[key] > 0] or ranked[:1]
