@@ -8,62 +8,36 @@ says which engine wrote it.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.claims import claim_key, similarity
-from bot.errors import ConfigError, LLMError, StoreError
+from bot.counterpoint_prompt import load_prompt, reply_schema, user_message
+from bot.errors import LLMError, StoreError
 from bot.models import Citation, Counterpoint, Source, Verdict
 from bot.sanitize import MAX_CHARS, count_words, has_link, has_live_mention, sanitize
 from bot.settings import Settings, resource_path
 from bot.sources import Library
-from bot.textnorm import LANGUAGE_NAMES, detect_language
+from bot.textnorm import detect_language
 from bot.verify import renumber_citations, verify
 
 log = logging.getLogger(__name__)
 
-PROMPT_FILE = "counterpoint.md"
-MAX_POST_CHARS = 2000  # the prompt carries the post, not a whole essay
 MAX_TEMPLATE_THEMES = 2
 RECENT_CLAIMS = 200
 
 
-def reply_schema(source_ids: Sequence[str]) -> dict[str, Any]:
-    """The JSON the model must return: its text and the ids (only retrieved ones) it cited."""
-    return {
-        "type": "object",
-        "properties": {
-            "text": {"type": "string", "minLength": 1},
-            "source_ids": {"type": "array", "items": {"type": "string", "enum": list(source_ids)}},
-        },
-        "required": ["text", "source_ids"],
-        "additionalProperties": False,
-    }
+def counterpoint_json(cp: Counterpoint) -> dict[str, Any]:
+    """The shape `counterpoint check --json` prints under "counterpoint"."""
+    citations = [{"id": c.id, "title": c.title, "url": c.url} for c in cp.citations]
+    return {"text": cp.text, "citations": citations, "engine": cp.engine}
 
 
-def load_prompt(folder: Path) -> str:
-    path = folder / PROMPT_FILE
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"Prompt file {path} cannot be read: {exc.strerror}.") from None
-
-
-def _as_data(post: str) -> str:
-    """The post goes between <post> tags; it must not be able to close them itself."""
-    return re.sub(r"(?i)<(/?)post", r"‹\1post", post[:MAX_POST_CHARS])
-
-
-def user_message(post: str, sources: Sequence[Source], *, lang: str | None, max_words: int) -> str:
-    lines = ["Numbered sources you may cite:"]
-    for n, source in enumerate(sources, start=1):
-        lines.append(f"[{n}] id: {source.id} | {source.cite_title}, {source.date}")
-        lines.extend(f"    - {fact}" for fact in source.facts)
-    language = LANGUAGE_NAMES.get(lang or "", "") or "the same language as the post"
-    lines += ["", f"Word limit: {max_words} words. Language: {language}.", "", "<post>", _as_data(post), "</post>"]
-    return "\n".join(lines)
+def build_composer(settings: Settings, llm: Any | None = None, store: Any | None = None) -> Composer:
+    """A Composer over the library named by `counterpoint.library` (ConfigError if it is missing or invalid)."""
+    library = Library.load(resource_path(settings.counterpoint.library))
+    return Composer(settings, library, llm, store)
 
 
 def _citations(sources: Sequence[Source]) -> tuple[Citation, ...]:

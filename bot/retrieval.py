@@ -16,7 +16,7 @@ from bot.models import Source
 from bot.textnorm import tokenize
 
 if TYPE_CHECKING:
-    from bot.sources import Theme
+    from bot.library_file import Theme
 
 AXIS_THEME = "open_vs_closed"  # the axis every counterpoint comes back to
 PRIOR_WEIGHT = 0.8  # weight of the keyword prior next to a BM25 score normalised to 0..1

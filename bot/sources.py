@@ -6,48 +6,19 @@ The library is the bot's whole world of citable links: a counterpoint may only c
 from __future__ import annotations
 
 import logging
-import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from bot.errors import ConfigError
+from bot.library_file import Theme, check_source_values, is_http_url, parse_source, parse_theme
 from bot.models import Source
 from bot.retrieval import Ranker
 
 log = logging.getLogger(__name__)
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
-_THEME_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_SOURCE_FIELDS = ("id", "title", "publisher", "date", "url", "themes", "facts")
-_SOURCE_OPTIONAL = ("via", "notes")
-_THEME_FIELDS = ("title", "paragraph", "sources")
-_THEME_OPTIONAL = ("keywords", "evidence")
 TEMPLATE_SOURCES = 2  # the offline paragraph of a theme cites the first two sources it lists
-
-
-@dataclass(frozen=True, slots=True)
-class Theme:
-    key: str
-    title: str
-    paragraph: str
-    sources: tuple[str, ...]
-    keywords: tuple[str, ...] = ()
-    evidence: bool = True  # False: context only (e.g. the discussion the product grew from), never cited
-    translations: Mapping[str, str] = field(default_factory=dict)  # language code -> paragraph
-
-    def paragraph_for(self, lang: str | None) -> str:
-        return self.translations.get(lang or "", self.paragraph)
-
-
-def is_http_url(url: object) -> bool:
-    if not isinstance(url, str) or not url or any(ch.isspace() for ch in url):
-        return False
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 class Library:
@@ -82,14 +53,14 @@ class Library:
         raw_themes = data.get("themes", {})
         if not isinstance(raw_themes, Mapping) or not raw_themes:
             raise ConfigError(f"Source library {origin} has no [themes.<key>] tables.")
-        themes = {key: _parse_theme(key, value, origin) for key, value in raw_themes.items()}
+        themes = {key: parse_theme(key, value, origin) for key, value in raw_themes.items()}
         raw_sources = data.get("sources", [])
         if not isinstance(raw_sources, list) or not raw_sources:
             raise ConfigError(f"Source library {origin} has no [[sources]] entries.")
         sources: list[Source] = []
         seen: set[str] = set()
         for index, entry in enumerate(raw_sources, start=1):
-            source = _parse_source(entry, index, origin, themes)
+            source = parse_source(entry, index, origin, themes)
             if source.id in seen:
                 raise ConfigError(f"Source library {origin}: source #{index} ({source.id}): field 'id' is a duplicate.")
             seen.add(source.id)
@@ -139,7 +110,7 @@ class Library:
     def validate_source(self, source: Source) -> None:
         """Raise ConfigError if `source` could not join this library (for the command that adds one)."""
         where = f"moderator source ({source.id or 'no id'})"
-        _check_source_values(
+        check_source_values(
             {
                 "id": source.id,
                 "title": source.title,
@@ -173,84 +144,4 @@ class Library:
         return Library(merged, self.themes, origin=self.origin)
 
 
-def _str_list(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(v, str) and v.strip() for v in value)
-
-
-def _check_source_values(entry: Mapping[str, Any], where: str, themes: Mapping[str, Theme]) -> None:
-    for name in _SOURCE_FIELDS:
-        value = entry.get(name)
-        if value is None or value in ("", []):
-            raise ConfigError(f"{where}: field '{name}' is missing or empty.")
-        if name in ("themes", "facts"):
-            if not _str_list(value):
-                raise ConfigError(f"{where}: field '{name}' must be a list of non-empty strings.")
-        elif not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{where}: field '{name}' must be a non-empty string.")
-    if not _ID.match(entry["id"]):
-        raise ConfigError(f"{where}: field 'id' must be letters, digits, '.', '_' or '-' (got {entry['id']!r}).")
-    if not is_http_url(entry["url"]):
-        raise ConfigError(f"{where}: field 'url' must be an http(s) URL (got {entry['url']!r}).")
-    for theme in entry["themes"]:
-        if theme not in themes:
-            raise ConfigError(f"{where}: field 'themes' has unknown theme {theme!r} (known: {', '.join(themes)}).")
-    if not isinstance(entry.get("via", ""), str):
-        raise ConfigError(f"{where}: field 'via' must be a string.")
-
-
-def _parse_source(entry: Any, index: int, origin: str, themes: Mapping[str, Theme]) -> Source:
-    if not isinstance(entry, Mapping):
-        raise ConfigError(f"Source library {origin}: source #{index} is not a table.")
-    sid = entry.get("id")
-    where = f"Source library {origin}: source #{index}" + (f" ({sid})" if isinstance(sid, str) and sid else "")
-    for name in entry:
-        if name not in _SOURCE_FIELDS and name not in _SOURCE_OPTIONAL:
-            raise ConfigError(f"{where}: field '{name}' is not a known field.")
-    _check_source_values(entry, where, themes)
-    return Source(
-        id=entry["id"].strip(),
-        title=entry["title"].strip(),
-        publisher=entry["publisher"].strip(),
-        date=entry["date"].strip(),
-        url=entry["url"],
-        themes=tuple(entry["themes"]),
-        facts=tuple(f.strip() for f in entry["facts"]),
-        via=entry.get("via", "").strip(),
-    )
-
-
-def _parse_theme(key: str, value: Any, origin: str) -> Theme:
-    where = f"Source library {origin}: theme '{key}'"
-    if not _THEME_KEY.match(key):
-        raise ConfigError(f"{where}: the key must be lowercase letters, digits and '_'.")
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{where} is not a table.")
-    for name in value:
-        if name not in _THEME_FIELDS and name not in _THEME_OPTIONAL and not name.startswith("paragraph_"):
-            raise ConfigError(f"{where}: field '{name}' is not a known field.")
-    for name in ("title", "paragraph"):
-        if not isinstance(value.get(name), str) or not value[name].strip():
-            raise ConfigError(f"{where}: field '{name}' is missing or empty.")
-    if not _str_list(value.get("sources")):
-        raise ConfigError(f"{where}: field 'sources' must be a non-empty list of source ids.")
-    keywords = value.get("keywords", [])
-    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
-        raise ConfigError(f"{where}: field 'keywords' must be a list of strings.")
-    evidence = value.get("evidence", True)
-    if not isinstance(evidence, bool):
-        raise ConfigError(f"{where}: field 'evidence' must be true or false.")
-    translations = {}
-    for name, text in value.items():
-        if name.startswith("paragraph_"):
-            if not isinstance(text, str) or not text.strip():
-                raise ConfigError(f"{where}: field '{name}' must be a non-empty string.")
-            translations[name.removeprefix("paragraph_")] = text.strip()
-    return Theme(
-        key,
-        value["title"].strip(),
-        value["paragraph"].strip(),
-        tuple(value["sources"]),
-        tuple(keywords),
-        evidence,
-        translations,
-    )
+__all__ = ["TEMPLATE_SOURCES", "Library", "Theme", "is_http_url"]

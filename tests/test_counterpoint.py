@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.counterpoint import Composer, reply_schema
-from bot.errors import StoreError
+from bot.counterpoint import Composer, build_composer, counterpoint_json, reply_schema
+from bot.errors import ConfigError, StoreError
 from bot.llm import LLMClient
 from bot.models import Citation, Counterpoint, PrefilterResult, Verdict
 from bot.sanitize import MAX_CHARS, count_words, has_link, has_live_mention
@@ -331,3 +331,13 @@ async def test_refresh_library_adds_moderator_sources(library: Library, tmp_path
         composer = Composer(settings_for("http://127.0.0.1:9/v1"), library, None, store)
         merged = await composer.refresh_library()
     assert "mod-europe-ai" in merged and composer.library is merged and "mod-europe-ai" not in library
+
+
+async def test_build_composer_and_json_shape_for_check(tmp_path: Path) -> None:
+    composer = build_composer(Settings())
+    cp = await composer.compose(POST, verdict())
+    doc = counterpoint_json(cp)
+    assert set(doc) == {"text", "citations", "engine"} and doc["engine"] == "template"
+    assert doc["citations"] == [{"id": c.id, "title": c.title, "url": c.url} for c in cp.citations]
+    with pytest.raises(ConfigError, match="does not exist"):
+        build_composer(Settings(counterpoint=CounterpointSettings(library=str(tmp_path / "missing.toml"))))
