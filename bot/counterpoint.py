@@ -160,6 +160,9 @@ class Composer:
                 break
             parts.append(paragraph)
             cited, used = order, [*used, key]
+        opener = self.library.opener_for(lang)
+        if parts and opener and count_words("\n\n".join([opener, *parts])) <= max_words:
+            parts[0] = f"{opener} {parts[0]}"
         text = sanitize("\n\n".join(parts), max_words=max_words, max_chars=MAX_CHARS - 16)
         text, kept = renumber_citations(text, [s.id for s in cited], [s.id for s in cited])
         by_id = {s.id: s for s in cited}

@@ -125,3 +125,21 @@ def parse_theme(key: str, value: Any, origin: str) -> Theme:
         evidence,
         translations,
     )
+
+
+def parse_openers(value: Any, origin: str) -> dict[str, str]:
+    """Optional [template] table: `opener` (any language) and `opener_<lang>`, one sentence put before the offline
+    paragraphs. Keys of the result are language codes, "" for the default."""
+    where = f"Source library {origin}: [template]"
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} is not a table.")
+    openers = {}
+    for name, text in value.items():
+        if name != "opener" and not name.startswith("opener_"):
+            raise ConfigError(f"{where}: field '{name}' is not a known field.")
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigError(f"{where}: field '{name}' must be a non-empty string.")
+        openers[name.removeprefix("opener").removeprefix("_")] = text.strip()
+    return openers

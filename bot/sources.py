@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
-from bot.library_file import Theme, check_source_values, is_http_url, parse_source, parse_theme
+from bot.library_file import Theme, check_source_values, is_http_url, parse_openers, parse_source, parse_theme
 from bot.models import Source
 from bot.retrieval import Ranker
 
@@ -24,10 +24,18 @@ TEMPLATE_SOURCES = 2  # the offline paragraph of a theme cites the first two sou
 class Library:
     """Immutable set of sources and themes with a BM25 index over them."""
 
-    def __init__(self, sources: Iterable[Source], themes: Mapping[str, Theme], *, origin: str = "library") -> None:
+    def __init__(
+        self,
+        sources: Iterable[Source],
+        themes: Mapping[str, Theme],
+        *,
+        origin: str = "library",
+        openers: Mapping[str, str] | None = None,
+    ) -> None:
         self.sources: tuple[Source, ...] = tuple(sources)
         self.themes: dict[str, Theme] = dict(themes)
         self.origin = origin
+        self.openers: dict[str, str] = dict(openers or {})
         self._by_id = {s.id: s for s in self.sources}
         self.urls: frozenset[str] = frozenset(s.url for s in self.sources)
         citable = [s for s in self.sources if self._citable(s)]
@@ -71,7 +79,7 @@ class Library:
                     raise ConfigError(
                         f"Source library {origin}: theme '{theme.key}': field 'sources' names unknown source '{sid}'."
                     )
-        return cls(sources, themes, origin=origin)
+        return cls(sources, themes, origin=origin, openers=parse_openers(data.get("template"), origin))
 
     # --- lookup -------------------------------------------------------------------------------------------------
     def get(self, source_id: str) -> Source | None:
@@ -88,6 +96,10 @@ class Library:
 
     def _citable(self, source: Source) -> bool:
         return all(self.themes[t].evidence for t in source.themes if t in self.themes)
+
+    def opener_for(self, lang: str | None) -> str:
+        """The sentence the offline reply starts with, in the post's language when the file has it."""
+        return self.openers.get(lang or "", self.openers.get("", ""))
 
     def theme_sources(self, key: str, n: int = TEMPLATE_SOURCES) -> list[Source]:
         """The sources a theme's pre-written paragraph cites (its first n that exist)."""
@@ -141,7 +153,7 @@ class Library:
                 continue
             taken.add(source.id)
             merged.append(source)
-        return Library(merged, self.themes, origin=self.origin)
+        return Library(merged, self.themes, origin=self.origin, openers=self.openers)
 
 
 __all__ = ["TEMPLATE_SOURCES", "Library", "Theme", "is_http_url"]

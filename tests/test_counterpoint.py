@@ -233,6 +233,7 @@ def test_template_uses_the_best_themes_in_the_posts_language(
     cp = composer.template(text, lang=lang, retrieved=library.retrieve(text, 3))
     assert cp.engine == "template"
     assert needle in cp.text
+    assert cp.text.startswith(library.opener_for(lang or ("zh" if needle == "游说" else None)))
     assert 1 <= len(cp.themes) <= 2
     assert_safe(cp, library)
 
@@ -241,6 +242,7 @@ def test_template_respects_a_small_word_limit(library: Library) -> None:
     composer = Composer(settings_for("http://127.0.0.1:9/v1", max_words=20), library)
     cp = composer.template(POST, retrieved=library.retrieve(POST, 3))
     assert len(cp.themes) == 1
+    assert not cp.text.startswith(library.opener_for(None))  # no room for the friendly opener
     assert_safe(cp, library, max_words=20)
 
 

@@ -145,10 +145,19 @@ def test_file_level_errors_are_one_sentence(tmp_path: Path) -> None:
         Library.load(write(tmp_path, source("a")))
 
 
+def test_template_opener_is_optional_and_checked(tmp_path: Path, library: Library) -> None:
+    assert library.opener_for("zh") != library.opener_for(None) != ""
+    assert library.opener_for("de") == library.opener_for(None)
+    bad = '[template]\nopener = "Hi"\ngreeting = "Hello"\n' + THEMES + source("a")
+    with pytest.raises(ConfigError, match=r"\[template\]: field 'greeting' is not a known field"):
+        Library.load(write(tmp_path, bad))
+
+
 def test_a_minimal_valid_library_loads(tmp_path: Path) -> None:
     lib = Library.load(write(tmp_path, THEMES + source("a", via="Mirror")))
     only = lib.get("a")
     assert only is not None and only.cite_title == "A title (Pub), via Mirror"
+    assert lib.opener_for(None) == ""
     assert lib.retrieve("anything at all", 3) == [only]
 
 
