@@ -24,7 +24,17 @@ from bot.extractive import extractive_summary
 from bot.models import Post, Summary
 from bot.settings import Settings, resource_path
 from bot.summary_budget import Budget, Budgeter, chunk_ranges
-from bot.summary_format import SUMMARY_SCHEMA, content_hash, fit_items, merge, parse_summary, render_items, summary_ids
+from bot.summary_format import (
+    SUMMARY_SCHEMA,
+    Refs,
+    WideRefs,
+    content_hash,
+    fit_items,
+    merge,
+    parse_summary,
+    posts_block,
+    render_items,
+)
 
 if TYPE_CHECKING:
     from bot.digest import Digest, DigestStore
@@ -32,7 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (stage: "map" | "reduce" | "update", done, total)
-Job = tuple[str, str, set[str]]  # (prompt kind, data for the user message, ids the reply may cite)
+Job = tuple[str, str, Refs]  # (prompt kind, data for the user message, the refs it shows)
 PROMPTS = ("map", "reduce", "update")
 SEQUENTIAL_UPDATES = 3  # up to this many update calls in a row beat mapping the new messages and reducing
 OFFLINE_NOTE = "No model is available, so this is an extractive summary: key messages picked without a model."
@@ -110,10 +120,10 @@ class Summarizer:
         self, prev: Summary, new: list[Post], thread_id: str, progress: Progress | None
     ) -> Summary | None:
         """Fold new messages into the summary: a few update calls in a row, or map-reduce when there are many."""
-        chunk = self.budget().chunk
-        lines, costs = self.tokens.lines(new, chunk // 2)  # any line fits beside a summary of half the budget
-        current = fit_items(prev, chunk // 2, self.tokens.tokens)
-        steps = math.ceil(sum(costs) / (chunk - self.tokens.tokens(render_items(current))))
+        chunk, count = self.budget().chunk, self.tokens.tokens
+        costs, chars = self.tokens.sizes(new, chunk // 2)  # any line fits beside a summary of half the budget
+        current = fit_items(prev, chunk // 2, count)
+        steps = math.ceil(sum(costs) / (chunk - count(render_items(current, WideRefs()))))
         if steps > SEQUENTIAL_UPDATES:
             parts = await self._map(new, thread_id, progress)
             if any(p is None for p in parts):
@@ -122,14 +132,15 @@ class Summarizer:
             return merged
         start = 0
         while start < len(new):
-            current = fit_items(current, chunk // 2, self.tokens.tokens)
-            text = render_items(current)
-            room, used, end = chunk - self.tokens.tokens(text), costs[start], start + 1
+            current = fit_items(current, chunk // 2, count)
+            room, used, end = chunk - count(render_items(current, WideRefs())), costs[start], start + 1
             while end < len(new) and used + costs[end] <= room:
                 used, end = used + costs[end], end + 1
-            data = f"<summary>\n{text}\n</summary>\n<posts>\n" + "\n".join(lines[start:end]) + "\n</posts>"
-            allowed = summary_ids(current) | {p.post_id for p in new[start:end]}
-            result = (await self._run_all([("update", data, allowed)], thread_id, "update", progress))[0]
+            refs = Refs()
+            data = f"<summary>\n{render_items(current, refs)}\n</summary>\n" + posts_block(
+                new[start:end], chars[start:end], refs
+            )
+            result = (await self._run_all([("update", data, refs)], thread_id, "update", progress))[0]
             if result is None:
                 return None
             current, start = result, end
@@ -157,11 +168,11 @@ class Summarizer:
 
     async def _map(self, posts: list[Post], thread_id: str, progress: Progress | None) -> list[Summary | None]:
         chunk = self.budget().chunk
-        lines, costs = self.tokens.lines(posts, chunk)
-        jobs = [
-            ("map", "<posts>\n" + "\n".join(lines[a:b]) + "\n</posts>", {p.post_id for p in posts[a:b]})
-            for a, b in chunk_ranges(costs, chunk)
-        ]
+        costs, chars = self.tokens.sizes(posts, chunk)
+        jobs: list[Job] = []
+        for a, b in chunk_ranges(costs, chunk):
+            refs = Refs()
+            jobs.append(("map", posts_block(posts[a:b], chars[a:b], refs), refs))
         log.info("summarizing %d messages in %d chunks", len(posts), len(jobs))
         return await self._run_all(jobs, thread_id, "map", progress)
 
@@ -171,13 +182,8 @@ class Summarizer:
         while len(parts) > 1:
             # each part fits half the budget, so any two fit together and every round shrinks the list
             parts = [fit_items(p, chunk // 2, self.tokens.tokens) for p in parts]
-            texts = [render_items(p) for p in parts]
-            groups = chunk_ranges([self.tokens.tokens(t) + 4 for t in texts], chunk)
-            jobs = [
-                ("reduce", _partials_block(texts[a:b]), set().union(*map(summary_ids, parts[a:b])))
-                for a, b in groups
-                if b - a > 1
-            ]
+            groups = chunk_ranges([self.tokens.tokens(render_items(p, WideRefs())) + 4 for p in parts], chunk)
+            jobs = [_reduce_job(parts[a:b]) for a, b in groups if b - a > 1]
             results = iter(await self._run_all(jobs, thread_id, "reduce", progress))
             merged: list[Summary] = []
             for a, b in groups:
@@ -198,9 +204,9 @@ class Summarizer:
     ) -> list[Summary | None]:
         done = 0
 
-        async def one(kind: str, data: str, allowed: set[str]) -> Summary | None:
+        async def one(kind: str, data: str, refs: Refs) -> Summary | None:
             nonlocal done
-            result = await self._ask(kind, data, allowed, thread_id)
+            result = await self._ask(kind, data, refs, thread_id)
             done += 1
             if progress:
                 progress(stage, done, len(jobs))
@@ -210,7 +216,7 @@ class Summarizer:
             tasks = [tg.create_task(one(*job)) for job in jobs]
         return [t.result() for t in tasks]
 
-    async def _ask(self, kind: str, data: str, allowed: set[str], thread_id: str) -> Summary | None:
+    async def _ask(self, kind: str, data: str, refs: Refs, thread_id: str) -> Summary | None:
         assert self.llm is not None
         messages = [{"role": "system", "content": self._prompts[kind]}, {"role": "user", "content": data}]
         async with self._sem:
@@ -224,7 +230,7 @@ class Summarizer:
             except (LLMError, TimeoutError) as exc:
                 log.warning("summary %s call failed: %s", kind, exc or type(exc).__name__)
                 return None
-        summary = parse_summary(reply, allowed=allowed, thread_id=thread_id)
+        summary = parse_summary(reply, refs=refs, thread_id=thread_id)
         if summary is None:
             log.warning("summary %s call returned no usable summary", kind)
         return summary
@@ -266,9 +272,10 @@ class Summarizer:
             log.warning("cannot store the summary of %s: %s", summary.thread_id, exc)
 
 
-def _partials_block(texts: Sequence[str]) -> str:
-    body = "\n\n".join(f"Part {i}:\n{t}" for i, t in enumerate(texts, 1))
-    return f"<partials>\n{body}\n</partials>"
+def _reduce_job(parts: Sequence[Summary]) -> Job:
+    refs = Refs()
+    body = "\n\n".join(f"Part {i}:\n{render_items(p, refs)}" for i, p in enumerate(parts, 1))
+    return ("reduce", f"<partials>\n{body}\n</partials>", refs)
 
 
 def _load_prompts(folder: Path) -> dict[str, str]:

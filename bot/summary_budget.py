@@ -13,7 +13,7 @@ from typing import Any
 from bot.errors import ConfigError, LLMError
 from bot.models import Post
 from bot.settings import Settings
-from bot.summary_format import MAX_POST_CHARS, SUMMARY_SCHEMA, estimate_tokens, format_post
+from bot.summary_format import MAX_POST_CHARS, SUMMARY_SCHEMA, WideRefs, estimate_tokens, format_post, posts_block
 
 SUMMARY_OUT_TOKENS = 1024  # a full four-section JSON reply; settings.llm.max_tokens is sized for short replies
 WRAPPER_TOKENS = 64  # chat template, role markers and our tags
@@ -77,7 +77,7 @@ class Budgeter:
         count = getattr(self._llm, "count_tokens", None)
         if self._ratio is not None or count is None:
             return
-        sample = "\n".join(format_post(p) for p in posts[:60])[:SAMPLE_CHARS]
+        sample = posts_block(posts[:60], [MAX_POST_CHARS] * len(posts[:60]), WideRefs())[:SAMPLE_CHARS]
         try:
             async with asyncio.timeout(deadline):
                 real = await count(sample)
@@ -87,16 +87,19 @@ class Budgeter:
         self._ratio = min(max(real / estimated * MARGIN, 0.25), 4.0) if real and estimated else 1.0
         self._budget = None
 
-    def lines(self, posts: Sequence[Post], limit: int) -> tuple[list[str], list[int]]:
-        """One prompt line per post with its cost; a line over `limit` is truncated (whole characters), never split."""
-        lines, costs = [], []
+    def sizes(self, posts: Sequence[Post], limit: int) -> tuple[list[int], list[int]]:
+        """(token cost, characters kept) per post as a prompt line. A line over `limit` tokens is truncated (whole
+        characters), never split. Costs are measured with 4-digit refs, so real lines never cost more."""
+        costs, chars = [], []
         for post in posts:
-            line, chars = format_post(post), MAX_POST_CHARS
-            cost = self.tokens(line) + 1
-            while cost > limit and chars > 20:
-                chars = int(chars * limit / cost * 0.9)
-                line = format_post(post, max_chars=chars)
-                cost = self.tokens(line) + 1
-            lines.append(line)
+            keep = MAX_POST_CHARS
+            cost = self._line_cost(post, keep)
+            while cost > limit and keep > 20:
+                keep = int(keep * limit / cost * 0.9)
+                cost = self._line_cost(post, keep)
             costs.append(cost)
-        return lines, costs
+            chars.append(keep)
+        return costs, chars
+
+    def _line_cost(self, post: Post, keep: int) -> int:
+        return self.tokens(format_post(post, "9999", "earlier" if post.parent_id else None, keep)) + 1

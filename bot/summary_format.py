@@ -65,11 +65,52 @@ def clean(text: str) -> str:
     return _TAG.sub(lambda m: m.group(0).replace("<", "‹"), _SPACE.sub(" ", text).strip())
 
 
-def format_post(post: Post, max_chars: int = MAX_POST_CHARS) -> str:
-    when = post.created_at.strftime("%Y-%m-%d %H:%M")
-    reply = f" ↪{post.parent_id}" if post.parent_id else ""
+class Refs:
+    """Short per-request references ([1], [2], ...) standing for message ids in a prompt: far fewer tokens than
+    18-digit snowflakes, and models copy them back reliably. Replies cite refs; `resolve` maps them back."""
+
+    def __init__(self) -> None:
+        self._refs: dict[str, str] = {}
+        self._ids: dict[str, str] = {}
+
+    def ref(self, post_id: str) -> str:
+        if post_id not in self._refs:
+            ref = str(len(self._refs) + 1)
+            self._refs[post_id], self._ids[ref] = ref, post_id
+        return self._refs[post_id]
+
+    def known(self, post_id: str) -> str | None:
+        return self._refs.get(post_id)
+
+    def resolve(self, ref: str) -> str | None:
+        return self._ids.get(ref)
+
+
+class WideRefs(Refs):
+    """Every id as a 4-digit ref: sizes measured with it are upper bounds for any real request."""
+
+    def ref(self, post_id: str) -> str:
+        return "9999"
+
+    def known(self, post_id: str) -> str | None:
+        return "9999"
+
+
+def format_post(post: Post, ref: str, parent: str | None, max_chars: int = MAX_POST_CHARS) -> str:
+    """`[ref] author (MM-DD HH:MM) ↪parent: text`, on one line."""
+    when = post.created_at.strftime("%m-%d %H:%M")
+    reply = f" ↪{parent}" if parent else ""
     author = clean(post.author_name)[:40] or "unknown"
-    return f"[{post.post_id}] {author} ({when}){reply}: {clip(clean(post.text), max_chars)}"
+    return f"[{ref}] {author} ({when}){reply}: {clip(clean(post.text), max_chars)}"
+
+
+def posts_block(posts: Sequence[Post], max_chars: Sequence[int], refs: Refs) -> str:
+    """Posts as delimited prompt data; a reply to a message outside the block points to `earlier`."""
+    lines = []
+    for post, chars in zip(posts, max_chars, strict=True):
+        parent = (refs.known(post.parent_id) or "earlier") if post.parent_id else None
+        lines.append(format_post(post, refs.ref(post.post_id), parent, chars))
+    return "<posts>\n" + "\n".join(lines) + "\n</posts>"
 
 
 def content_hash(posts: Iterable[Post]) -> str:
@@ -87,14 +128,14 @@ def summary_ids(summary: Summary) -> set[str]:
     return {i for name in SECTIONS for item in getattr(summary, name) for i in item.source_ids}
 
 
-def render_items(summary: Summary) -> str:
-    """Compact form fed back to the model (reduce/update): `section:` then `- text [id, id]` lines."""
+def render_items(summary: Summary, refs: Refs) -> str:
+    """Compact form fed back to the model (reduce/update): `section:` then `- text [ref, ref]` lines."""
     lines: list[str] = []
     for name in SECTIONS:
         items = getattr(summary, name)
         if items:
             lines.append(f"{name}:")
-            lines.extend(f"- {clean(i.text)} [{', '.join(i.source_ids)}]" for i in items)
+            lines.extend(f"- {clean(i.text)} [{', '.join(map(refs.ref, i.source_ids))}]" for i in items)
     return "\n".join(lines) or "(nothing)"
 
 
@@ -102,26 +143,27 @@ def _normalize_id(raw: Any) -> str:
     return str(raw).strip().strip("[]#").strip()
 
 
-def _items(raw: Any, allowed: set[str], limit: int) -> tuple[SummaryPoint, ...]:
+def _items(raw: Any, refs: Refs, limit: int) -> tuple[SummaryPoint, ...]:
     out: list[SummaryPoint] = []
     for item in raw if isinstance(raw, list) else []:
         if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
             continue
         raw_ids = item.get("ids")
         ids: list[Any] = raw_ids if isinstance(raw_ids, list) else []
-        # the model invents ids: keep only those that were in what it was shown
-        kept = tuple(dict.fromkeys(i for i in map(_normalize_id, ids) if i in allowed))[:MAX_IDS]
+        # the model invents refs: keep only those that were in what it was shown
+        real = (refs.resolve(_normalize_id(i)) for i in ids)
+        kept = tuple(dict.fromkeys(i for i in real if i))[:MAX_IDS]
         out.append(SummaryPoint(clip(clean(item["text"]), MAX_ITEM_CHARS), kept))
         if len(out) >= limit:
             break
     return tuple(out)
 
 
-def parse_summary(data: Any, *, allowed: set[str], thread_id: str) -> Summary | None:
+def parse_summary(data: Any, *, refs: Refs, thread_id: str) -> Summary | None:
     """The model's JSON -> Summary; None when it is not the object we asked for."""
     if not isinstance(data, dict) or not any(isinstance(data.get(n), list) for n in SECTIONS):
         return None
-    return _build(thread_id, "llm", {n: _items(data.get(n), allowed, LIMITS[n]) for n in SECTIONS})
+    return _build(thread_id, "llm", {n: _items(data.get(n), refs, LIMITS[n]) for n in SECTIONS})
 
 
 def _build(thread_id: str, engine: Engine, sections: dict[str, tuple[SummaryPoint, ...]]) -> Summary:
@@ -149,7 +191,7 @@ def merge(parts: Sequence[Summary], *, thread_id: str) -> Summary:
 
 def fit_items(summary: Summary, max_tokens: int, count: Callable[[str], int]) -> Summary:
     """Drop the least important items (the end of the longest section) until the compact form fits."""
-    while count(render_items(summary)) > max_tokens:
+    while count(render_items(summary, WideRefs())) > max_tokens:
         longest = max(SECTIONS, key=lambda n: len(getattr(summary, n)))
         items = getattr(summary, longest)
         if not items:

@@ -9,7 +9,15 @@ from bot.store import Store
 from bot.summarize import Summarizer
 from bot.summary_format import content_hash
 from tests.fakes.fake_llm import fake_llm_fixture  # noqa: F401  (provides the fake_llm fixture)
-from tests.fakes.summary_kit import INVENTED, kind_of, make_settings, post_ids_in_posts_block, summary_responder, thread
+from tests.fakes.summary_kit import (
+    INVENTED,
+    kind_of,
+    make_settings,
+    post_ids_in_posts_block,
+    shows_message,
+    summary_responder,
+    thread,
+)
 
 
 @pytest.fixture
@@ -71,7 +79,7 @@ async def test_edit_or_delete_inside_the_covered_range_forces_a_full_recompute(f
     await _add(store, thread(30))
     await _run(fake_llm, store)
     if change == "edit":
-        assert await store.edit_post("discord", "100005", "I changed my mind entirely")
+        assert await store.edit_post("discord", "100005", "message 5: I changed my mind entirely")
     else:
         assert await store.delete_post("discord", "100005")
     assert (await store.get_summary("discord", "t1")).stale
@@ -79,6 +87,7 @@ async def test_edit_or_delete_inside_the_covered_range_forces_a_full_recompute(f
     assert calls and all(kind_of(b) == "map" for b in calls)  # no update prompt: from scratch
     sent = [i for b in calls for i in post_ids_in_posts_block(b)]
     assert sent[0] == "100000" and ("100005" in sent) == (change == "edit")
+    assert any("I changed my mind" in b["messages"][-1]["content"] for b in calls) == (change == "edit")
     assert not (await store.get_summary("discord", "t1")).stale
     assert summary.message_count == (30 if change == "edit" else 29)
 
@@ -113,7 +122,7 @@ async def test_a_failed_update_keeps_the_previous_summary_marked_partial(fake_ll
 
 async def test_partial_summaries_are_not_cached(fake_llm, store):
     def first_chunk_fails(body):
-        if any("<posts>\n[100000] " in str(m["content"]) for m in body["messages"]):
+        if shows_message(body, 0):
             return "not json"
         return summary_responder(body)
 

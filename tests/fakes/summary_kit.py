@@ -12,7 +12,7 @@ from bot.settings import Settings, SummarizeSettings
 from tests.fakes.fake_llm import llm_settings
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-INVENTED = "999999999"
+INVENTED = "99999"  # a ref no request shows: the summarizer must drop it
 TOPICS = (
     "quantization to Q4 keeps most of the quality for chat",
     "a used 3090 with 24 GB of VRAM is the budget pick for local inference",
@@ -21,6 +21,7 @@ TOPICS = (
     "open-weight models from many countries build on each other's published papers",
 )
 POST_LINE = re.compile(r"^\[([^\]\s]+)\] ", re.MULTILINE)
+MESSAGE_NUMBER = re.compile(r"^\[\S+\] .*?: message (\d+):", re.MULTILINE)
 ITEM_IDS = re.compile(r"\[([^\[\]]+)\]$", re.MULTILINE)
 
 
@@ -65,24 +66,25 @@ def kind_of(body: dict[str, Any]) -> str:
     return "reduce" if "<partials>" in text else "map"
 
 
-def shown_ids(body: dict[str, Any]) -> list[str]:
-    """Ids the request showed the model: post lines in <posts>, bracketed ids at the end of summary items."""
+def shown_refs(body: dict[str, Any]) -> list[str]:
+    """Refs the request showed the model: post lines in <posts>, bracketed refs at the end of summary items."""
     text = user_text(body)
-    ids = POST_LINE.findall(text)
+    refs = POST_LINE.findall(text)
     for group in ITEM_IDS.findall(text):
-        ids.extend(i.strip() for i in group.split(","))
-    return ids
+        refs.extend(i.strip() for i in group.split(","))
+    return refs
 
 
 def post_ids_in_posts_block(body: dict[str, Any]) -> list[str]:
+    """Real post ids of the messages in the request's <posts> block (from the "message N:" text of `thread`)."""
     text = user_text(body)
     if "<posts>" not in text:
         return []
-    return POST_LINE.findall(text.split("<posts>", 1)[1])
+    return [str(100000 + int(n)) for n in MESSAGE_NUMBER.findall(text.split("<posts>", 1)[1])]
 
 
 def summary_responder(body: dict[str, Any]) -> dict[str, Any]:
-    ids = shown_ids(body) or ["none"]
+    ids = shown_refs(body) or ["none"]
     first, last = ids[0], ids[-1]
     return {
         "points": [
@@ -93,3 +95,9 @@ def summary_responder(body: dict[str, Any]) -> dict[str, Any]:
         "open_questions": [],
         "framing": [],
     }
+
+
+def shows_message(body: dict[str, Any], n: int) -> bool:
+    """True when any message of the request (the repair turn included) carries the post line of `message n`."""
+    pattern = re.compile(rf"^\[\S+\] .*?: message {n}:", re.MULTILINE)
+    return any(pattern.search(str(m.get("content", ""))) for m in body["messages"])
