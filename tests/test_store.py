@@ -344,3 +344,37 @@ async def test_failed_write_rolls_back(store):
     assert await store.get_checkpoint("n") is None
     await store.set_checkpoint("n", "v2")  # the lock and connection are usable again
     assert await store.get_checkpoint("n") == "v2"
+
+
+async def test_framing_detections_report_what_the_bot_did(tmp_path):
+    from datetime import timedelta
+
+    from bot.models import Citation, PrefilterResult, Verdict
+
+    async with Store.open(tmp_path / "d.db") as store:
+        frames = Verdict("frames", 0.9, "lexical", PrefilterResult(True, ("race",)), quote="race", reason="r")
+        for i in range(3):
+            await store.add_post(_detect_post(str(i)))
+            await store.record_verdict("discord", str(i), frames)
+        await store.record_verdict("discord", "0", frames)  # re-recorded verdict: still one row
+        await store.claim_reply("discord", "0", thread_id="t", guild_id="g")
+        await store.confirm_reply("discord", "0", reply_id="r0", text="cp", citations=[Citation("a", "A", "https://a")])
+        await store.vote("discord", "r0", "u1", 1)
+        await store.enqueue_review("discord", "1", payload={"x": 1})
+        await store.delete_post("discord", "2")
+        now = store._clock()
+        rows = await store.framing_detections(now - timedelta(hours=1), now + timedelta(hours=1), guild_id="g")
+    by_id = {r["post_id"]: r for r in rows}
+    assert set(by_id) == {"0", "1", "2"}
+    assert (by_id["0"]["reply_status"], by_id["0"]["votes_up"]) == ("sent", 1)
+    assert by_id["1"]["review_status"] == "pending" and by_id["1"]["reply_kind"] is None
+    assert by_id["2"]["text"] is None  # deleted: never a copy of removed text
+    assert by_id["0"]["text"] and by_id["0"]["recorded_at"].tzinfo is not None
+
+
+def _detect_post(pid: str):
+    from datetime import UTC, datetime
+
+    from bot.models import Post
+
+    return Post("discord", pid, "t", "u", "name", f"the AI race with China {pid}", datetime.now(UTC), "c", "g")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from bot.store.base import StoreBase, db_time
+from bot.store.base import StoreBase, db_time, py_time
 
 _GUILD_POST = "(:g IS NULL OR p.guild_id = :g)"
 
@@ -49,4 +50,40 @@ class StatsMixin(StoreBase):
         voted = int(out.get("votes_up", 0)) + int(out.get("votes_down", 0))
         out["precision"] = out["approved"] / reviewed if reviewed else 0.0
         out["vote_share"] = out["votes_up"] / voted if voted else 0.0
+        return out
+
+
+_DETECTIONS_SQL = """
+SELECT v.platform, v.post_id, COALESCE(p.thread_id, '') AS thread_id, COALESCE(p.channel_id, '') AS channel_id,
+  COALESCE(p.guild_id, '') AS guild_id, p.author_name, NULLIF(p.text, '') AS text, COALESCE(v.quote, '') AS quote,
+  v.label, v.score, v.engine, v.recorded_at, r.kind AS reply_kind, r.status AS reply_status, r.reply_id,
+  rv.status AS review_status,
+  (SELECT COUNT(*) FROM votes x WHERE x.platform = v.platform AND x.reply_id = r.reply_id AND x.value = 1)
+    AS votes_up,
+  (SELECT COUNT(*) FROM votes x WHERE x.platform = v.platform AND x.reply_id = r.reply_id AND x.value = -1)
+    AS votes_down
+FROM verdicts v
+LEFT JOIN posts p USING (platform, post_id)
+LEFT JOIN replies r USING (platform, post_id)
+LEFT JOIN reviews rv USING (platform, post_id)
+WHERE v.label = 'frames' AND v.recorded_at >= :since AND v.recorded_at < :until AND (:g IS NULL OR p.guild_id = :g)
+ORDER BY v.recorded_at DESC LIMIT :limit
+"""
+
+
+class DetectionsMixin(StoreBase):
+    async def framing_detections(
+        self, since: datetime, until: datetime, *, guild_id: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Verdicts labelled frames in [since, until), newest first, with what the bot did about each.
+
+        `text` is None when the post was deleted, purged or its author opted out: never a copy of removed text.
+        """
+        params = {"since": db_time(since), "until": db_time(until), "g": guild_id, "limit": limit}
+        out = []
+        for row in await self._rows(_DETECTIONS_SQL, params):
+            item = dict(row)
+            item["recorded_at"] = py_time(item["recorded_at"])
+            item["votes_up"], item["votes_down"] = int(item["votes_up"]), int(item["votes_down"])
+            out.append(item)
         return out

@@ -8,9 +8,9 @@ from bot.store.content import ContentMixin
 from bot.store.posts import PostsMixin
 from bot.store.privacy import PrivacyMixin
 from bot.store.replies import RepliesMixin
-from bot.store.stats import StatsMixin
+from bot.store.stats import DetectionsMixin, StatsMixin
 
 
-class Store(PostsMixin, PrivacyMixin, RepliesMixin, ContentMixin, AdminMixin, StatsMixin):
+class Store(PostsMixin, PrivacyMixin, RepliesMixin, ContentMixin, AdminMixin, StatsMixin, DetectionsMixin):
     """SQLite storage. `async with Store.open(path, busy_timeout_ms=...) as store:`; every method is async and
     raises bot.errors.StoreError (one clear sentence) when the database fails."""
