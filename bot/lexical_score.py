@@ -1,0 +1,231 @@
+"""Evidence scoring for the offline engine: weighted, explainable features -> one logit.
+
+The unit of evidence is a window of two consecutive sentences (a headline and its first line, a claim and its
+"because"). In the best window we look for a side of the US/China axis, a contest, and grammar linking them: a
+contest noun close to a country, a scoreboard verb next to a country ("China is winning", "overtook America"),
+both countries around one verb. Text-level features add explicit frame phrases and subtract counter-framing,
+technical, security and company-only contexts. Weights were set from the labelling rules, not fitted per item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.cues import SENTENCE_END, Scan, families
+
+Span = tuple[int, int]
+FEATURE_FAMILIES = (
+    "us_noun",
+    "us_adj",
+    "cn_noun",
+    "cn_adj",
+    "pair",
+    "cn_lab",
+    "bloc",
+    "contest",
+    "scoreboard",
+    "contest_weak",
+    "phrase",
+    "nation_phrase",
+    "connector",
+    "we",
+    "counter",
+    "cooperation",
+    "tech",
+    "cyber",
+    "company",
+    "ai",
+)
+BIAS = -3.5
+W = {
+    "both": 2.0,
+    "one": 1.0,
+    "adjs": 1.0,
+    "adj": 0.5,
+    "lab": 0.3,  # sides named in the window
+    "strong": 1.5,
+    "weak": 0.75,  # a contest noun / a softer rivalry or ranking word
+    "link": 1.0,
+    "link_adj": 0.5,  # contest noun within NEAR chars of a country / of an adjective, lab or bloc
+    "score": 1.5,
+    "score_both": 1.0,
+    "score_adj": 0.5,  # scoreboard verb next to a country / between both
+    "axis": 1.0,  # both countries side by side ("US-China", "美国和中国") with a contest word nearby
+    "facing": 1.5,  # a contest word, a connector, a country: "race with China", "与美国的竞争"
+    "we": 1.0,  # "we"/"us" right before a scoreboard verb, China named: "help us beat China"
+    "phrase": 2.0,
+    "phrase2": 1.0,
+    "nation_phrase": 3.0,  # explicit frame phrases anywhere
+    "counter": -4.0,
+    "cooperation": -1.0,
+    "tech": -0.6,
+    "cyber": -1.5,
+    "company_only": -0.5,
+    "no_ai": -1.0,
+    "no_side": -1.5,  # nothing national anywhere: generic phrases ("AI arms race") alone are not the frame
+}
+NEAR, CLOSE = 40, 25
+QUOTE_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Evidence:
+    logit: float
+    quote: str
+    reason: str
+    features: dict[str, float]
+
+
+def _dist(a: Span, b: Span) -> int:
+    return max(0, b[0] - a[1], a[0] - b[1])
+
+
+def _near(xs: list[Span], ys: list[Span], limit: int) -> tuple[Span, Span] | None:
+    for x in xs:
+        for y in ys:
+            if _dist(x, y) <= limit:
+                return x, y
+    return None
+
+
+def _between(verbs: list[Span], left: list[Span], right: list[Span]) -> bool:
+    """A verb with one side before it and the other after it: "China overtook America", "美国领先中国"."""
+    for v in verbs:
+        before = any(s[1] <= v[0] and v[0] - s[1] <= NEAR for s in left)
+        after = any(s[0] >= v[1] and s[0] - v[1] <= NEAR for s in right)
+        if before and after:
+            return True
+    return False
+
+
+def _facing(rivalry: list[Span], connectors: list[Span], nouns: list[Span]) -> bool:
+    """contest-connector-country ("race against China") or connector-country-contest ("与美国的竞争")."""
+    for c in connectors:
+        after = [n for n in nouns if 0 <= n[0] - c[1] <= 12]
+        before = [n for n in nouns if 0 <= c[0] - n[1] <= 3]  # "美国与" is not facing; "与美国" is
+        if after and any(0 <= c[0] - x[1] <= 15 for x in rivalry):
+            return True
+        if after and not before and any(0 <= x[0] - a[1] <= 12 for x in rivalry for a in after):
+            return True
+    return False
+
+
+def _axis(us_n: list[Span], cn_n: list[Span], pair: list[Span], rivalry: list[Span]) -> bool:
+    axes = pair + [(min(u[0], c[0]), max(u[1], c[1])) for u in us_n for c in cn_n if _dist(u, c) <= 20]
+    return _near(axes, rivalry, NEAR) is not None
+
+
+def _window(sp: dict[str, list[Span]], lo: int, hi: int) -> tuple[float, list[str]]:
+    w = {k: [s for s in v if lo <= s[0] < hi] for k, v in sp.items()}
+    us_n, cn_n = w["us_noun"] + w["pair"], w["cn_noun"] + w["pair"]
+    nouns, soft = us_n + cn_n, w["us_adj"] + w["cn_adj"] + w["cn_lab"] + w["bloc"]
+    feats: list[str] = []
+    if (us_n or w["us_adj"]) and (cn_n or w["cn_adj"]) and nouns:
+        side = ("both", W["both"])
+    elif w["us_adj"] and w["cn_adj"]:
+        side = ("adjs", W["adjs"])
+    elif nouns:
+        side = ("one", W["one"])
+    elif w["us_adj"] or w["cn_adj"] or w["bloc"]:
+        side = ("adj", W["adj"])
+    else:
+        side = ("lab", W["lab"]) if w["cn_lab"] else ("none", 0.0)
+    score = side[1]
+    feats.append(f"sides:{side[0]}")
+    ranks = w["scoreboard"] + w["contest_weak"]
+    if w["contest"]:
+        score += W["strong"]
+        feats.append("contest")
+    elif ranks:
+        score += W["weak"]
+        feats.append("rivalry")
+    if _near(w["contest"], nouns, NEAR):
+        score, feats = score + W["link"], [*feats, "contest-near-country"]
+    elif _near(w["contest"], soft, NEAR):
+        score, feats = score + W["link_adj"], [*feats, "contest-near-adjective"]
+    # the writer's "we"/"us" stands for the other side when only China is named and it sits right at a ranking verb
+    we = [p for p in w["we"] if any(0 <= v[0] - p[1] <= 12 for v in w["scoreboard"])] if cn_n and not us_n else []
+    us_side = us_n or we
+    if _near(w["scoreboard"], nouns, CLOSE):
+        score, feats = score + W["score"], [*feats, "scoreboard"]
+        if _between(w["scoreboard"], us_side, cn_n) or _between(w["scoreboard"], cn_n, us_side):
+            score, feats = score + W["score_both"], [*feats, "scoreboard-both"]
+    elif _near(w["scoreboard"], soft, CLOSE):
+        score, feats = score + W["score_adj"], [*feats, "scoreboard-adjective"]
+    rivalry = w["contest"] + ranks
+    if _axis(w["us_noun"], w["cn_noun"], w["pair"], rivalry):
+        score, feats = score + W["axis"], [*feats, "axis"]
+    if _facing(w["contest"] + w["contest_weak"], w["connector"], nouns):
+        score, feats = score + W["facing"], [*feats, "facing"]
+    if we:
+        score, feats = score + W["we"], [*feats, "we-vs-china"]
+    return score, feats
+
+
+def _text_level(sp: dict[str, list[Span]], low: str) -> tuple[float, list[str]]:
+    score, feats = 0.0, list[str]()
+    national = {low[a:b] for a, b in sp["nation_phrase"]}
+    if national:
+        score, feats = score + W["nation_phrase"], [*feats, "national-phrase:" + ",".join(sorted(national))[:60]]
+    phrases = {low[a:b] for a, b in sp["phrase"]} - national
+    if phrases:
+        score += W["phrase"] + (W["phrase2"] if len(phrases) > 1 else 0.0)
+        feats.append("phrase:" + ",".join(sorted(phrases))[:60])
+    if sp["counter"]:
+        a, b = sp["counter"][0]
+        score, feats = score + W["counter"], [*feats, f"counter:{low[a:b]}"]
+    if sp["cooperation"]:
+        score, feats = score + W["cooperation"], [*feats, "cooperation"]
+    tech = {low[a:b] for a, b in sp["tech"]}
+    if tech:
+        score, feats = score + W["tech"] * min(3, len(tech)), [*feats, "technical"]
+    if sp["cyber"]:
+        score, feats = score + W["cyber"], [*feats, "security/arts"]
+    if sp["company"] and not (sp["us_noun"] or sp["cn_noun"] or sp["pair"]):
+        score, feats = score + W["company_only"], [*feats, "companies-only"]
+    if not any(sp[k] for k in ("us_noun", "us_adj", "cn_noun", "cn_adj", "pair", "cn_lab", "bloc")):
+        score, feats = score + W["no_side"], [*feats, "no-side"]
+    if not (sp["ai"] or sp["cn_lab"]):
+        score, feats = score + W["no_ai"], [*feats, "no-ai-context"]
+    return score, feats
+
+
+def _sentences(low: str) -> list[Span]:
+    bounds, start = [], 0
+    for m in SENTENCE_END.finditer(low):
+        if m.start() > start:
+            bounds.append((start, m.start()))
+        start = m.end()
+    if start < len(low):
+        bounds.append((start, len(low)))
+    return bounds or [(0, len(low))]
+
+
+def _quote(text: str, scan: Scan, lo: int, hi: int) -> str:
+    """The window as an exact substring of the post, or "" when normalisation changed it beyond recognition."""
+    candidate = scan.nf[lo:hi].strip()[:QUOTE_CHARS]
+    if candidate and candidate in text:
+        return candidate
+    for line in scan.nf[lo:hi].split("\n"):  # a window across a collapsed line break: quote its first line
+        if line.strip() and line.strip()[:QUOTE_CHARS] in text:
+            return line.strip()[:QUOTE_CHARS]
+    return ""
+
+
+def score_text(text: str) -> Evidence:
+    scan = Scan.of(text, keep_lines=True)
+    fams = families()
+    sp = {n: [m.span() for m in fams[n].pick(scan.is_ascii).finditer(scan.low)] for n in FEATURE_FAMILIES}
+    for side, a, b in scan.acronyms:
+        sp[{"us": "us_noun", "cn": "cn_noun"}.get(side, "bloc")].append((a, b))
+    sents = _sentences(scan.low)
+    best, best_feats, best_span = -1.0, [], sents[0]
+    for i in range(len(sents)):
+        lo, hi = sents[i][0], sents[min(i + 1, len(sents) - 1)][1]
+        score, feats = _window(sp, lo, hi)
+        if score > best:
+            best, best_feats, best_span = score, feats, (lo, hi)
+    extra, extra_feats = _text_level(sp, scan.low)
+    logit = BIAS + best + extra
+    feats = best_feats + extra_feats
+    return Evidence(round(logit, 3), _quote(text, scan, *best_span), "; ".join(feats), {"window": best, "text": extra})
