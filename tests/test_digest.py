@@ -131,7 +131,7 @@ async def test_detections_are_listed_with_what_the_bot_did(store):
         {"post_id": "101001", "author_name": "user1", "text": "the US must win", "score": 0.8,
          "review_status": "pending"},
     ]  # fmt: skip
-    digest = await build_digest(_WithDetections(store, rows), Summarizer(_settings(), None), since=SINCE, until=UNTIL)
+    digest = await Summarizer(_settings(), None).digest(_WithDetections(store, rows), since=SINCE, until=UNTIL)
     text = "\n".join(render_digest(digest))
     assert "Framing detections__: 2" in text
     assert "user0 [100000] 0.91 → replied (+2/-1)" in text and "user1 [101001] 0.80 → queued" in text

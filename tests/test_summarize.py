@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from bot.llm import LLMClient
+from bot.models import Summary, SummaryPoint
 from bot.summarize import Summarizer
 from bot.summary_budget import chunk_ranges
 from bot.summary_format import SECTIONS, Refs, estimate_tokens, format_post, posts_block, render_summary_text
@@ -190,3 +191,26 @@ async def test_empty_thread_needs_no_model():
     s = Summarizer(make_settings("http://127.0.0.1:9/v1"), None)
     summary = await s.summarize([], thread_id="t1")
     assert summary.engine == "none" and "no messages" in summary.note and s.calls == 0
+
+
+async def test_every_request_fits_the_model_context(fake_llm):
+    fake_llm.responder = summary_responder
+    fake_llm.tokenize = False  # estimates only, so the test can recount them
+    await _summarize(fake_llm, thread(400, words=24), context_tokens=4096)
+    assert len(fake_llm.requests) > 3
+    for body in fake_llm.requests:
+        prompt = sum(estimate_tokens(m["content"]) for m in body["messages"])
+        assert prompt + body["max_tokens"] <= 4096
+
+
+def test_rendered_summary_cites_sources_and_pings_nobody():
+    summary = Summary(
+        thread_id="t1",
+        points=(SummaryPoint("@everyone should read <@123>'s benchmark", ("555", "556")),),
+        framing=(SummaryPoint("carol framed it as a race; bob answered", ("557",)),),
+        message_count=3,
+    )
+    text = render_summary_text(summary, link=lambda i: f"https://discord.com/channels/g/c/{i}")
+    assert "@everyone" not in text and "<@123>" not in text and "@\u200beveryone" in text
+    assert "[https://discord.com/channels/g/c/555, https://discord.com/channels/g/c/556]" in text
+    assert "__US-vs-China framing__" in text and "(3 messages, model)" in text
