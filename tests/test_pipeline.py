@@ -1,0 +1,148 @@
+"""Pipeline decisions against a real Store: modes, dedup, bots, opt-outs, cooldowns, caps, approval, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.models import Citation, Counterpoint, Post, PrefilterResult, Verdict
+from bot.pipeline import Pipeline, Policy
+from bot.settings import load_settings
+from bot.store import Store
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class StubDetector:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def detect(self, text: str, *, parent: str | None = None) -> Verdict:
+        self.calls += 1
+        label = "frames" if "race with china" in text.lower() else "other"
+        return Verdict(label, 0.9, "lexical", PrefilterResult(label == "frames", ("race",)))
+
+
+class StubComposer:
+    async def compose(self, post_text, verdict=None, *, platform=None, post_id=None) -> Counterpoint:
+        return Counterpoint("Added context [1].", (Citation("s1", "Source", "https://example.org/s1"),), "template")
+
+
+def post(pid: str, text: str = "The AI race with China is everything", *, thread="t1", guild="g1", **kw) -> Post:
+    return Post("discord", pid, thread, kw.pop("author", "u1"), "alice", text, T0, "c1", guild, **kw)
+
+
+REPLY = Policy("reply", cooldown_seconds=600, hourly_cap=2)
+
+
+@pytest.fixture
+async def env(tmp_path):
+    clock = Clock()
+    async with Store.open(tmp_path / "p.db", clock=clock) as store:
+        yield Pipeline(load_settings(), store, StubDetector(), StubComposer(), clock=clock), store, clock
+
+
+async def test_reply_mode_claims_once_and_records_the_send(env):
+    pipe, store, _ = env
+    d = await pipe.handle(post("1"), policy=REPLY)
+    assert d.action == "reply" and d.counterpoint is not None and d.verdict is not None
+    await pipe.sent(d, "r1")
+    assert (await store.get_reply("discord", "1"))["status"] == "sent"
+    again = await pipe.handle(post("1"), policy=REPLY)
+    assert again.action == "ignore" and again.reason == "already seen"
+
+
+async def test_ordinary_posts_bots_empty_and_off_are_ignored(env):
+    pipe, _, _ = env
+    assert (await pipe.handle(post("2", "Qwen 3 is great for coding"), policy=REPLY)).reason == "label other"
+    assert (await pipe.handle(post("3", author_is_bot=True), policy=REPLY)).reason == "bots are never answered"
+    assert (await pipe.handle(post("4", "   "), policy=REPLY)).reason == "empty"
+    assert (await pipe.handle(post("5"), policy=Policy("off", 0, 9))).reason == "mode off"
+    assert pipe.detector.calls == 1
+
+
+async def test_opted_out_author_is_neither_stored_nor_answered(env):
+    pipe, store, _ = env
+    await store.opt_out("discord", "u9")
+    d = await pipe.handle(post("6", author="u9"), policy=REPLY)
+    assert d.action == "ignore" and d.reason == "author opted out"
+    assert await store.get_post("discord", "6") is None
+
+
+async def test_shadow_mode_claims_a_shadow_note(env):
+    pipe, store, _ = env
+    d = await pipe.handle(post("7"), policy=Policy("shadow", 600, 6))
+    assert d.action == "shadow"
+    assert (await store.get_reply("discord", "7"))["kind"] == "shadow"
+
+
+async def test_cooldown_and_hourly_cap_send_to_the_review_queue(env):
+    pipe, store, clock = env
+    first = await pipe.handle(post("10"), policy=REPLY)
+    assert first.action == "reply"
+    second = await pipe.handle(post("11"), policy=REPLY)
+    assert (second.action, second.reason) == ("queue", "thread cooldown")
+    clock.now += timedelta(minutes=11)
+    assert (await pipe.handle(post("12"), policy=REPLY)).action == "reply"
+    third = await pipe.handle(post("13", thread="t2"), policy=REPLY)
+    assert (third.action, third.reason) == ("queue", "hourly cap reached")
+    assert len(await store.pending_reviews()) == 2
+
+
+async def test_concurrent_posts_in_one_thread_get_one_reply(env):
+    pipe, _, _ = env
+    decisions = await asyncio.gather(*(pipe.handle(post(f"c{i}"), policy=REPLY) for i in range(10)))
+    assert [d.action for d in decisions].count("reply") == 1
+
+
+async def test_approve_claims_once_and_reject_is_final(env):
+    pipe, _, _ = env
+    d = await pipe.handle(post("20"), policy=Policy("queue", 0, 9))
+    review_id = int(d.extra["review_id"])
+    approved = await pipe.approve(review_id, "mod1")
+    assert approved is not None and approved.action == "reply" and approved.counterpoint.text == "Added context [1]."
+    assert await pipe.approve(review_id, "mod2") is None
+    d2 = await pipe.handle(post("21", thread="t9"), policy=Policy("queue", 0, 9))
+    assert await pipe.reject(int(d2.extra["review_id"]), "mod1")
+    assert await pipe.approve(int(d2.extra["review_id"]), "mod1") is None
+
+
+async def test_failed_send_frees_the_claim(env):
+    pipe, store, _ = env
+    d = await pipe.handle(post("30"), policy=REPLY)
+    await pipe.failed(d)
+    assert await store.get_reply("discord", "30") is None
+
+
+async def test_restart_never_answers_twice(tmp_path):
+    clock = Clock()
+    settings = load_settings()
+    async with Store.open(tmp_path / "r.db", clock=clock) as store:
+        d = await Pipeline(settings, store, StubDetector(), StubComposer(), clock=clock).handle(
+            post("40"), policy=REPLY
+        )
+        assert d.action == "reply"  # claimed, then the process dies before sending
+    async with Store.open(tmp_path / "r.db", clock=clock) as store:
+        pipe = Pipeline(settings, store, StubDetector(), StubComposer(), clock=clock)
+        again = await pipe.handle(post("40"), policy=REPLY)
+        assert again.action == "ignore"
+
+
+async def test_policy_merges_settings_guild_and_channel(env):
+    pipe, store, _ = env
+    assert (await pipe.policy("discord", "g1", "c1")).mode == "shadow"
+    await store.set_channel_config("g1", "", "mode", "reply")
+    await store.set_channel_config("g1", "c1", "cooldown_seconds", "5")
+    p = await pipe.policy("discord", "g1", "c1")
+    assert (p.mode, p.cooldown_seconds) == ("reply", 5)
+    assert (await pipe.policy("reddit", "", "LocalLLaMA")).mode == "queue"
