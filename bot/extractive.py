@@ -3,6 +3,7 @@ questions nobody answered, and posts the lexical framing detector flags. Marked 
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 import re
@@ -113,12 +114,21 @@ def _framing(posts: list[Post], texts: list[str], children: dict[str, list[Post]
 
 
 def _lexical_detector() -> Callable[[str], bool] | None:
-    """The framing helper's offline detector, when it is installed; the summary is still useful without it."""
-    try:
-        from bot.framing import lexical_verdict, prefilter
-    except ImportError:
-        log.debug("bot.framing is not available: no framing section in extractive summaries")
+    """The framing helper's offline detector (bot.framing per INTERFACES.md; it lives in bot.lexical), when
+    installed; the summary is still useful without it."""
+    module = None
+    for name in ("bot.framing", "bot.lexical"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "prefilter") and hasattr(module, "lexical_verdict"):
+            break
+        module = None
+    if module is None:
+        log.debug("no lexical framing detector: extractive summaries have no framing section")
         return None
+    prefilter, lexical_verdict = module.prefilter, module.lexical_verdict
 
     def frames(text: str) -> bool:
         return bool(prefilter(text).passed and lexical_verdict(text).frames)

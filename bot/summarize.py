@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import ConfigError, LLMError, StoreError
+from bot.exports import load_export
 from bot.extractive import extractive_summary
 from bot.models import Post, Summary
 from bot.settings import Settings, resource_path
@@ -34,12 +35,16 @@ from bot.summary_format import (
     parse_summary,
     posts_block,
     render_items,
+    render_summary_text,
 )
 
 if TYPE_CHECKING:
     from bot.digest import Digest, DigestStore
 
 log = logging.getLogger(__name__)
+
+# INTERFACES.md names these as bot.summarize's; they live in bot.exports and bot.summary_format
+__all__ = ["Progress", "Summarizer", "load_export", "render_summary_text"]
 
 Progress = Callable[[str, int, int], None]  # (stage: "map" | "reduce" | "update", done, total)
 Job = tuple[str, str, Refs]  # (prompt kind, data for the user message, the refs it shows)

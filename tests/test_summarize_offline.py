@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 import bot.extractive as extractive
 from bot.extractive import extractive_summary
 from bot.llm import LLMClient
-from bot.summarize import OFFLINE_NOTE, Summarizer
+from bot.summarize import OFFLINE_NOTE, Summarizer, load_export
 from bot.summary_format import render_summary_text
 from tests.fakes.fake_llm import unused_base_url
 from tests.fakes.summary_kit import make_settings, thread
@@ -100,3 +101,10 @@ def test_five_thousand_messages_stay_fast():
     summary = extractive_summary(posts, thread_id="t1")
     assert time.perf_counter() - started < 20
     assert 1 <= len(summary.points) <= 6 and summary.message_count == 5000
+
+
+def test_framing_section_with_the_shipped_lexical_detector():
+    _, posts = load_export(Path(__file__).parent / "data" / "summary_discord_api.json")
+    summary = extractive_summary(posts, thread_id="555")
+    assert [item.source_ids for item in summary.framing] == [("1003", "1004")]
+    assert "carol framed AI as a US-vs-China contest (answered by bob)" in summary.framing[0].text
