@@ -36,7 +36,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="replay the bundled discussion through the whole pipeline")
     p.add_argument("--embedded-model", action="store_true", help="run through the embedded local model")
-    p.add_argument("--fast", action="store_true", help="no pauses between posts")
     _add_common(p)
 
     p = sub.add_parser("check", help="framing verdict for a text, plus the counterpoint when it frames")

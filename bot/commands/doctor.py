@@ -19,7 +19,7 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-PROMPTS = ("framing.md", "counterpoint.md", "summary_map.md", "summary_reduce.md")
+PROMPTS = ("framing.md", "counterpoint.md", "summary_map.md", "summary_reduce.md", "summary_update.md")
 _PROBE_SCHEMA = {
     "type": "object",
     "properties": {"ok": {"type": "boolean"}},
