@@ -62,17 +62,25 @@ def prefilter(text: str) -> PrefilterResult:
     return PrefilterResult(passed, tuple(dict.fromkeys(cues)), round(score, 3))
 
 
+def contest_cue(text: str) -> str | None:
+    """The first contest word of a text, if any (for replies whose countries are in the parent)."""
+    scan = Scan.of(text)
+    found = families()["contest_all"].pick(scan.is_ascii).search(scan.low)
+    return found.group() if found else None
+
+
 def side_label(pf: PrefilterResult) -> Label:
     """Without a frame, a post that names a side of the US-China axis is `mentions`; anything else is `other`."""
     sides = {cue.split(":", 1)[0] for cue in pf.cues}
     return "mentions" if sides & {"us", "china", "lab", "pair"} else "other"
 
 
-def lexical_verdict(text: str, *, threshold: float = 0.75) -> Verdict:
-    """Offline verdict. `frames` only when the evidence score reaches `threshold` (settings.framing)."""
+def lexical_verdict(text: str, *, threshold: float = 0.75, pf: PrefilterResult | None = None) -> Verdict:
+    """Offline verdict: `frames` only when the evidence reaches `threshold` (settings.framing.lexical_threshold).
+    `pf` lets a caller pass a prefilter result it already has (for instance one widened by the parent post)."""
     if not text.strip():
         return Verdict("other", 1.0, "lexical", PrefilterResult(False), reason="empty text")
-    pf = prefilter(text)
+    pf = pf or prefilter(text)
     if not pf.passed:
         label = side_label(pf)
         reason = "names a side but no contest" if label == "mentions" else "no US/China contest cues"
@@ -81,6 +89,5 @@ def lexical_verdict(text: str, *, threshold: float = 0.75) -> Verdict:
     p = 1.0 / (1.0 + math.exp(-evidence.logit))
     if p >= threshold:
         return Verdict("frames", round(p, 3), "lexical", pf, quote=evidence.quote, reason=evidence.reason)
-    label = side_label(pf)
     why = evidence.reason or "contest cues without the national frame"
-    return Verdict(label, round(1.0 - p, 3), "lexical", pf, reason=f"below threshold ({p:.2f}): {why}")
+    return Verdict(side_label(pf), round(1.0 - p, 3), "lexical", pf, reason=f"below threshold ({p:.2f}): {why}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.cues import SENTENCE_END, Scan, families
+from bot.cues import PREFILTER_CHARS, SENTENCE_END, Scan, families, normalize
 
 Span = tuple[int, int]
 FEATURE_FAMILIES = (
@@ -65,6 +65,17 @@ W = {
     "no_side": -1.5,  # nothing national anywhere: generic phrases ("AI arms race") alone are not the frame
 }
 NEAR, CLOSE = 40, 25
+SAY = {  # feature -> words for the verdict's one-line reason
+    "sides:both": "names the US and China", "sides:one": "names one country", "sides:adjs": "American and Chinese",
+    "sides:adj": "a national adjective or bloc", "sides:lab": "a Chinese lab or model", "sides:none": "no country",
+    "contest": "contest word", "rivalry": "rivalry word", "contest-near-country": "contest tied to a country",
+    "contest-near-adjective": "contest near a national adjective", "scoreboard": "a country ranked",
+    "scoreboard-both": "one country ranked against the other", "scoreboard-adjective": "a national product ranked",
+    "axis": "the two countries paired", "facing": "contest against a country", "we-vs-china": "'we' against China",
+    "phrase": "frame phrase", "national-phrase": "national frame phrase", "counter": "rejects the frame",
+    "cooperation": "cooperation", "technical": "technical context", "security/arts": "security or art context",
+    "companies-only": "companies only", "no-side": "no country", "no-ai-context": "no AI context",
+}  # fmt: skip
 QUOTE_CHARS = 300
 
 
@@ -202,13 +213,20 @@ def _sentences(low: str) -> list[Span]:
 
 
 def _quote(text: str, scan: Scan, lo: int, hi: int) -> str:
-    """The window as an exact substring of the post, or "" when normalisation changed it beyond recognition."""
-    candidate = scan.nf[lo:hi].strip()[:QUOTE_CHARS]
+    """The window as an exact substring of the post. Normalisation (fullwidth punctuation, invisible characters,
+    whitespace) can change the text, so the post's own sentences are normalised one by one and matched."""
+    candidate = scan.nf[lo:hi].strip()
     if candidate and candidate in text:
-        return candidate
-    for line in scan.nf[lo:hi].split("\n"):  # a window across a collapsed line break: quote its first line
-        if line.strip() and line.strip()[:QUOTE_CHARS] in text:
-            return line.strip()[:QUOTE_CHARS]
+        return candidate[:QUOTE_CHARS]
+    wanted = [scan.low[a:b].strip() for a, b in _sentences(scan.low) if lo <= a < hi]
+    original = _sentences(text[: len(text) if len(text) < 4 * PREFILTER_CHARS else 4 * PREFILTER_CHARS])
+    norms = [normalize(text[a:b], keep_lines=True).lower().strip() for a, b in original]
+    for k in range(len(original)):
+        if norms[k : k + len(wanted)] == wanted:
+            return text[original[k][0] : original[k + len(wanted) - 1][1]].strip()[:QUOTE_CHARS]
+    for k, norm in enumerate(norms):  # the window's first sentence alone
+        if wanted and norm == wanted[0]:
+            return text[original[k][0] : original[k][1]].strip()[:QUOTE_CHARS]
     return ""
 
 
@@ -227,5 +245,7 @@ def score_text(text: str) -> Evidence:
             best, best_feats, best_span = score, feats, (lo, hi)
     extra, extra_feats = _text_level(sp, scan.low)
     logit = BIAS + best + extra
-    feats = best_feats + extra_feats
-    return Evidence(round(logit, 3), _quote(text, scan, *best_span), "; ".join(feats), {"window": best, "text": extra})
+    words = [SAY.get(f.split(":")[0] if f.split(":")[0] in ("phrase", "national-phrase", "counter") else f, f)
+             + (f" '{f.split(':', 1)[1]}'" if ":" in f and not f.startswith("sides:") else "")
+             for f in best_feats + extra_feats]  # fmt: skip
+    return Evidence(round(logit, 3), _quote(text, scan, *best_span), "; ".join(words), {"window": best, "text": extra})

@@ -1,0 +1,61 @@
+"""`counterpoint check [--json] [--engine E] [--parent TEXT] TEXT|-`: the framing verdict for one text."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from bot.errors import LLMUnavailable
+from bot.framing import Detector, verdict_to_dict
+from bot.models import Verdict
+from bot.settings import Settings
+
+EXIT_USAGE = 2
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    text = sys.stdin.read() if args.text == "-" else str(args.text)
+    if not text.strip():
+        print("counterpoint: nothing to check: the text is empty.", file=sys.stderr)
+        return EXIT_USAGE
+    engine = args.engine or settings.framing.engine
+    doc: dict[str, Any]
+    if engine == "lexical":
+        verdict = await Detector(settings, None).detect(text, parent=args.parent, engine="lexical")
+        doc = {"text": text, "verdict": verdict_to_dict(verdict)}
+    else:
+        from bot.llm import LLMClient  # only when the engine may need the model
+
+        async with LLMClient(settings.llm) as llm:
+            if engine == "llm" and not await llm.available():
+                raise LLMUnavailable(
+                    f"No model answers at {settings.llm.base_url}; start it, or use --engine auto or lexical."
+                )
+            verdict = await Detector(settings, llm).detect(text, parent=args.parent, engine=engine)
+            doc = {"text": text, "verdict": verdict_to_dict(verdict)}
+            # ---- COUNTERPOINT HOOK (counterpoint helper): when verdict.label == "frames", compose the reply
+            # here, while `llm` is open, and set doc["counterpoint"] = counterpoint_json(cp); print_human shows it.
+    if args.json:
+        print(json.dumps(doc, ensure_ascii=False))
+    else:
+        print(render_verdict(verdict, doc.get("counterpoint")))
+    return 0
+
+
+def render_verdict(v: Verdict, counterpoint: dict[str, Any] | None = None) -> str:
+    pf = v.prefilter
+    cues = ", ".join(pf.cues) or "none"
+    lines = [
+        f"verdict:   {v.label} (score {v.score:.2f}, engine {v.engine})",
+        f"prefilter: {'passed' if pf.passed else 'not passed'} (cues: {cues})",
+    ]
+    if v.quote:
+        lines.append(f'quote:     "{v.quote}"')
+    if v.reason:
+        lines.append(f"reason:    {v.reason}")
+    if counterpoint:
+        lines += ["", str(counterpoint.get("text", ""))]
+        lines += [f"  [{n}] {c['title']} {c['url']}" for n, c in enumerate(counterpoint.get("citations", []), 1)]
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""`counterpoint eval --dataset FILE [--engine auto|llm|lexical] [--per-item] [--json]`: measure the detector.
+
+With --per-item, stdout carries one JSON line per item (and nothing else) and the summary goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+
+from bot.errors import LLMUnavailable
+from bot.evaluate import Item, Outcome, load_dataset, per_item, render_text, report
+from bot.framing import Detector
+from bot.settings import Settings
+
+PROGRESS_EVERY = 50
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    items = load_dataset(args.dataset)
+    engine = args.engine
+    if engine == "lexical":
+        detector = Detector(settings, None)
+        outcomes = await evaluate(detector, items, engine=engine, concurrency=1)
+    else:
+        from bot.llm import LLMClient  # only when the engine may need the model
+
+        async with LLMClient(settings.llm) as llm:
+            up = await llm.available()
+            if engine == "llm" and not up:
+                raise LLMUnavailable(f"No model answers at {settings.llm.base_url}; start it or use --engine lexical.")
+            if not up:
+                print(
+                    f"eval: no model answers at {settings.llm.base_url}; the lexical engine answers.", file=sys.stderr
+                )
+            detector = Detector(settings, llm)
+            outcomes = await evaluate(detector, items, engine=engine, concurrency=settings.llm.concurrency)
+    summary = report(outcomes, dataset=str(args.dataset), engine=engine, model_calls=detector.calls)
+    shown = json.dumps(summary, ensure_ascii=False) if args.json else render_text(summary)
+    if args.per_item:
+        for o in outcomes:
+            print(json.dumps(per_item(o), ensure_ascii=False))
+        print(shown, file=sys.stderr)
+    else:
+        print(shown)
+    return 0
+
+
+async def evaluate(detector: Detector, items: list[Item], *, engine: str, concurrency: int) -> list[Outcome]:
+    """Every item through the detector, `concurrency` at a time; progress on stderr for long sets."""
+    slots = asyncio.Semaphore(concurrency)
+    done = 0
+
+    async def one(item: Item) -> Outcome:
+        nonlocal done
+        async with slots:
+            start = time.perf_counter()
+            v = await detector.detect(item.text, parent=item.parent, engine=engine)
+            seconds = time.perf_counter() - start
+        done += 1
+        if len(items) > PROGRESS_EVERY and done % PROGRESS_EVERY == 0:
+            print(f"eval: {done}/{len(items)} items", file=sys.stderr)
+        return Outcome(item, v.label, v.prefilter.passed, v.engine, v.score, seconds)
+
+    return list(await asyncio.gather(*(one(item) for item in items)))
