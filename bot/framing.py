@@ -18,6 +18,7 @@ from bot.errors import LLMError
 from bot.judge import VERDICT_SCHEMA, FramingPrompt, verdict_from_reply
 from bot.lexical import contest_cue, lexical_verdict, prefilter
 from bot.models import PrefilterResult, Verdict
+from bot.serialize import verdict_to_dict  # one JSON shape for verdicts: CLI, store, Discord
 from bot.settings import Settings, resource_path
 
 __all__ = ["Detector", "lexical_verdict", "prefilter", "verdict_to_dict"]
@@ -31,18 +32,6 @@ class JsonModel(Protocol):
     async def chat_json(self, messages: list[dict[str, str]], schema: dict[str, Any], *, name: str = ...) -> Any: ...
 
     async def available(self) -> bool: ...
-
-
-def verdict_to_dict(v: Verdict) -> dict[str, Any]:
-    """The JSON shape of a verdict, as `check --json` prints it and the store keeps it."""
-    return {
-        "label": v.label,
-        "score": v.score,
-        "engine": v.engine,
-        "prefilter": {"passed": v.prefilter.passed, "cues": list(v.prefilter.cues), "score": v.prefilter.score},
-        "quote": v.quote,
-        "reason": v.reason,
-    }
 
 
 def _widen(pf: PrefilterResult, text: str, parent: str) -> PrefilterResult:
