@@ -3,6 +3,7 @@ claim reuse without a new model call."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -343,3 +344,59 @@ async def test_build_composer_and_json_shape_for_check(tmp_path: Path) -> None:
     assert doc["citations"] == [{"id": c.id, "title": c.title, "url": c.url} for c in cp.citations]
     with pytest.raises(ConfigError, match="does not exist"):
         build_composer(Settings(counterpoint=CounterpointSettings(library=str(tmp_path / "missing.toml"))))
+
+
+# --- `counterpoint check --json` ---------------------------------------------------------------------------------
+
+
+def judge_or_counter(body: dict[str, Any]) -> dict[str, Any]:
+    """Answers the framing judge with a verdict and the composer with a counterpoint."""
+    if body["messages"][0]["content"].startswith("You write short"):
+        return answer(GOOD)(body)
+    return {"label": "frames", "confidence": 0.95, "quote": POST.split(",", maxsplit=1)[0], "reason": "race framing"}
+
+
+@pytest.mark.parametrize("engine", ["llm", "auto"])
+async def test_check_json_adds_the_counterpoint_when_the_post_frames(
+    fake_llm: FakeLLM, library: Library, capsys: pytest.CaptureFixture[str], engine: str
+) -> None:
+    from argparse import Namespace
+
+    from bot.commands import check
+
+    fake_llm.responder = judge_or_counter
+    args = Namespace(text=POST, json=True, engine=engine, parent=None)
+    assert await check.run(args, settings_for(fake_llm.base_url)) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["verdict"]["label"] == "frames"
+    cp = doc["counterpoint"]
+    assert set(cp) == {"text", "citations", "engine"} and cp["engine"] == "llm" and cp["text"] == GOOD
+    assert all(set(c) == {"id", "title", "url"} and c["url"] in library.urls for c in cp["citations"])
+
+
+async def test_check_without_a_model_still_gives_a_cited_counterpoint(
+    library: Library, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from argparse import Namespace
+
+    from bot.commands import check
+
+    down = unused_base_url()
+    assert await check.run(Namespace(text=POST, json=True, engine="auto", parent=None), settings_for(down)) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["verdict"]["label"] == "frames" and doc["counterpoint"]["engine"] == "template"
+    assert doc["counterpoint"]["citations"]
+
+
+async def test_check_adds_nothing_when_the_post_does_not_frame(
+    fake_llm: FakeLLM, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from argparse import Namespace
+
+    from bot.commands import check
+
+    fake_llm.responder = lambda body: {"label": "mentions", "confidence": 0.9, "quote": "", "reason": "a model"}
+    args = Namespace(text="Qwen 3 from China is great for coding.", json=True, engine="llm", parent=None)
+    assert await check.run(args, settings_for(fake_llm.base_url)) == 0
+    assert "counterpoint" not in json.loads(capsys.readouterr().out)
+    assert not any(r["messages"][0]["content"].startswith("You write short") for r in fake_llm.requests)

@@ -37,6 +37,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             doc = {"text": text, "verdict": verdict_to_dict(verdict)}
             # ---- COUNTERPOINT HOOK (counterpoint helper): when verdict.label == "frames", compose the reply
             # here, while `llm` is open, and set doc["counterpoint"] = counterpoint_json(cp); print_human shows it.
+            if verdict.frames:
+                from bot.counterpoint import build_composer, counterpoint_json
+
+                doc["counterpoint"] = counterpoint_json(await build_composer(settings, llm).compose(text, verdict))
     if args.json:
         print(json.dumps(doc, ensure_ascii=False))
     else:
