@@ -122,6 +122,9 @@ SCOREBOARD = (
         r"catch(?:es|ing)? up", r"caught up", r"clos(?:e|es|ing) the (?:ai )?gap", r"gap", r"edge(?! cases?)",
         r"upper hand", r"dominat\w*", r"dominant", r"take over", r"taking over", r"fall(?:s|ing)? behind",
         r"fell behind", r"keep(?:s|ing)? up", r"front-?runner", r"never will", r"far ahead",
+        r"lapp(?:ed|ing)", r"outclass\w*", r"dethron\w*", r"eclips\w*", r"outstrip\w*", r"pull(?:s|ed|ing)? ahead",
+        r"in the lead", r"left (?:us|them|america|china|the west|everyone) in the dust",
+        r"eat(?:s|ing)? (?:our|their|its|america's|china's|the west's) lunch", r"ate (?:our|their|its) lunch",
         r"gan(?:a|an|ar|ará|ó|ando|ado|ador)", r"pierde\w*", r"perd\w*", r"superad[oa]s?", r"supera(?:r|n|rá|do)?",
         r"super(?:ó|ou)", r"adelant\w*", r"ventaja", r"lider\w*", r"alcanz\w*", r"rezag\w*", r"domin\w*",
         r"derrot\w*", r"detr[aá]s", r"venc\w*", r"ganh\w*", r"ultrapass\w*", r"vantagem", r"atr[aá]s",
@@ -145,7 +148,8 @@ CONTEST_WEAK = (
         *(rf"{w} the rules" for w in ("write", "writes", "writing", "set", "sets", "setting", "make", "makes",
                                       r"dictat\w*")),
         r"rules of the (?:future|game|road)",
-        *(rf"{w} (?:the|our) (?:future|world|century|next decade)" for w in (
+        r"wake-up call", r"asleep at the wheel",
+        *(rf"{w} (?:the|our|this) (?:21st |twenty-first |next |coming )?(?:future|world|century|decade)" for w in (
             "control", "controls", "controlling", "own", "owns", "rule", "rules", "shape", "shapes", "define",
             "defines", "dominate", "dominates")),
         r"take over the world", r"control of the future", r"competencia", r"concurr\w*", r"concurren\w*",
@@ -312,7 +316,7 @@ AI = (
     [
         r"ai", r"a\.i\.", r"agi", r"artificial intelligence", r"llms?", r"machine learning", r"models?",
         r"chatbots?", r"chips?", r"semiconductor\w*", r"gpus?", r"compute", r"neural", r"deep learning",
-        r"generative", r"genai", r"frontier", r"tech", r"technolog\w*", r"tecnolog\w*", r"technologie\w*",
+        r"generative", r"genai", r"frontier", r"labs?", r"tech", r"technolog\w*", r"tecnolog\w*", r"technologie\w*",
         r"innovation", r"ia", r"ki", r"k[üu]nstliche[rn]? intelligenz", r"intelig[eê]ncia artificial",
         r"inteligencia artificial", r"intelligence artificielle", r"l'ia", r"kunstmatige intelligentie", r"modelos?",
         r"mod[èe]les?", r"modelle?", r"modellen", r"deepseek\w*", r"qwen\w*", r"kimi",

@@ -9,6 +9,7 @@ technical, security and company-only contexts. Weights were set from the labelli
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.cues import PREFILTER_CHARS, SENTENCE_END, Scan, families, normalize
@@ -38,32 +39,25 @@ FEATURE_FAMILIES = (
 )
 BIAS = -3.5
 W = {
-    "both": 2.0,
-    "one": 1.0,
-    "adjs": 1.0,
-    "adj": 0.5,
-    "lab": 0.3,  # sides named in the window
-    "strong": 1.5,
-    "weak": 0.75,  # a contest noun / a softer rivalry or ranking word
-    "link": 1.0,
-    "link_adj": 0.5,  # contest noun within NEAR chars of a country / of an adjective, lab or bloc
-    "score": 1.5,
-    "score_both": 1.0,
-    "score_adj": 0.5,  # scoreboard verb next to a country / between both
+    # sides named in the window: both countries / one / both only as adjectives / an adjective or bloc / a lab
+    "both": 2.0, "one": 1.0, "adjs": 1.0, "adj": 0.5, "lab": 0.3,
+    # a contest noun / only a softer rivalry or ranking word
+    "strong": 1.5, "weak": 0.75,
+    # a contest noun within NEAR characters of a country / of an adjective, lab or bloc
+    "link": 1.0, "link_adj": 0.5,
+    # a scoreboard verb within CLOSE characters of a country / with one country before it and the other after it /
+    # next to an adjective or lab only
+    "score": 1.5, "score_both": 1.0, "score_adj": 0.5,
     "axis": 1.0,  # both countries side by side ("US-China", "美国和中国") with a contest word nearby
     "facing": 1.5,  # a contest word, a connector, a country: "race with China", "与美国的竞争"
     "we": 1.0,  # "we"/"us" right before a scoreboard verb, China named: "help us beat China"
-    "phrase": 2.0,
-    "phrase2": 1.0,
-    "nation_phrase": 3.0,  # explicit frame phrases anywhere
-    "counter": -4.0,
-    "cooperation": -1.0,
-    "tech": -0.6,
-    "cyber": -1.5,
-    "company_only": -0.5,
-    "no_ai": -1.0,
+    # explicit phrases anywhere: generic ("AI supremacy", "whoever controls AI") / a second one / national by
+    # themselves ("Sputnik moment", "the nation that controls AI") / a generic phrase in a text naming a country
+    "phrase": 2.0, "phrase2": 1.0, "nation_phrase": 3.0, "phrase_country": 1.0,
+    # contexts that make a contest word mean something else
+    "counter": -4.0, "cooperation": -1.0, "tech": -0.6, "cyber": -1.5, "company_only": -0.5, "no_ai": -0.5,
     "no_side": -1.5,  # nothing national anywhere: generic phrases ("AI arms race") alone are not the frame
-}
+}  # fmt: skip
 NEAR, CLOSE = 40, 25
 SAY = {  # feature -> words for the verdict's one-line reason
     "sides:both": "names the US and China", "sides:one": "names one country", "sides:adjs": "American and Chinese",
@@ -74,7 +68,8 @@ SAY = {  # feature -> words for the verdict's one-line reason
     "axis": "the two countries paired", "facing": "contest against a country", "we-vs-china": "'we' against China",
     "phrase": "frame phrase", "national-phrase": "national frame phrase", "counter": "rejects the frame",
     "cooperation": "cooperation", "technical": "technical context", "security/arts": "security or art context",
-    "companies-only": "companies only", "no-side": "no country", "no-ai-context": "no AI context",
+    "companies-only": "companies only",
+    "phrase-with-country": "and a country named", "no-side": "no country", "no-ai-context": "no AI context",
 }  # fmt: skip
 QUOTE_CHARS = 300
 
@@ -182,6 +177,8 @@ def _text_level(sp: dict[str, list[Span]], low: str) -> tuple[float, list[str]]:
     if phrases:
         score += W["phrase"] + (W["phrase2"] if len(phrases) > 1 else 0.0)
         feats.append("phrase:" + ",".join(sorted(phrases))[:60])
+        if sp["us_noun"] or sp["cn_noun"] or sp["pair"]:
+            score, feats = score + W["phrase_country"], [*feats, "phrase-with-country"]
     if sp["counter"]:
         a, b = sp["counter"][0]
         score, feats = score + W["counter"], [*feats, f"counter:{low[a:b]}"]
@@ -199,6 +196,27 @@ def _text_level(sp: dict[str, list[Span]], low: str) -> tuple[float, list[str]]:
     if not (sp["ai"] or sp["cn_lab"]):
         score, feats = score + W["no_ai"], [*feats, "no-ai-context"]
     return score, feats
+
+
+_LOCATIVE = re.compile(r"(?:\b(?:in|inside|within|across)(?: the)?|在|国内的?)\s?$")
+_POSSESSIVE = re.compile(r"'s?\s?$")
+
+
+def _demote_domestic(sp: dict[str, list[Span]], low: str) -> None:
+    """With only one country named, "in China" and "China's Baidu" place a company, not a national side: the
+    race "in China" between Baidu and Alibaba is domestic. Such mentions count as adjectives, not countries."""
+    if sp["pair"] or (sp["us_noun"] and sp["cn_noun"]):
+        return
+    companies = sp["cn_lab"] + sp["company"]
+    for noun, adj in (("us_noun", "us_adj"), ("cn_noun", "cn_adj")):
+        keep = []
+        for a, b in sp[noun]:
+            owner = _POSSESSIVE.match(low, b, b + 3) and any(b < c[0] <= b + 4 for c in companies)
+            if owner or _LOCATIVE.search(low, max(0, a - 12), a):
+                sp[adj].append((a, b))
+            else:
+                keep.append((a, b))
+        sp[noun] = keep
 
 
 def _sentences(low: str) -> list[Span]:
@@ -236,6 +254,7 @@ def score_text(text: str) -> Evidence:
     sp = {n: [m.span() for m in fams[n].pick(scan.is_ascii).finditer(scan.low)] for n in FEATURE_FAMILIES}
     for side, a, b in scan.acronyms:
         sp[{"us": "us_noun", "cn": "cn_noun"}.get(side, "bloc")].append((a, b))
+    _demote_domestic(sp, scan.low)
     sents = _sentences(scan.low)
     best, best_feats, best_span = -1.0, [], sents[0]
     for i in range(len(sents)):

@@ -84,6 +84,19 @@ def test_contests_that_are_not_national_do_not_pass_or_fire(text):
     assert verdict.label == "other", verdict.reason
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "In China, Baidu is winning the chatbot race against Alibaba.",
+        "China's Baidu keeps losing the chatbot race to ByteDance.",
+        "在中国，百度正在赢得聊天机器人竞赛。",
+    ],
+)
+def test_a_race_inside_one_country_is_not_national(text):
+    verdict = lexical_verdict(text)
+    assert verdict.prefilter.passed and verdict.label == "mentions", verdict.reason
+
+
 @pytest.mark.parametrize("text", COUNTER_FRAMING)
 def test_counter_framing_is_not_frames_offline(text):
     assert prefilter(text).passed  # the model should see these...
