@@ -10,6 +10,7 @@ technical, security and company-only contexts. Weights were set from the labelli
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from bot.cues import PREFILTER_CHARS, SENTENCE_END, Scan, families, normalize
@@ -59,6 +60,7 @@ W = {
     "no_side": -1.5,  # nothing national anywhere: generic phrases ("AI arms race") alone are not the frame
 }  # fmt: skip
 NEAR, CLOSE = 40, 25
+MAX_SPANS = 64  # per family and window
 SAY = {  # feature -> words for the verdict's one-line reason
     "sides:both": "names the US and China", "sides:one": "names one country", "sides:adjs": "American and Chinese",
     "sides:adj": "a national adjective or bloc", "sides:lab": "a Chinese lab or model", "sides:none": "no country",
@@ -121,8 +123,15 @@ def _axis(us_n: list[Span], cn_n: list[Span], pair: list[Span], rivalry: list[Sp
     return _near(axes, rivalry, NEAR) is not None
 
 
-def _window(sp: dict[str, list[Span]], lo: int, hi: int) -> tuple[float, list[str]]:
-    w = {k: [s for s in v if lo <= s[0] < hi] for k, v in sp.items()}
+def _slice(spans: list[Span], starts: list[int], lo: int, hi: int) -> list[Span]:
+    """The spans starting inside [lo, hi), at most MAX_SPANS: a post repeating "US China" a thousand times must
+    not cost a million comparisons."""
+    first = bisect_left(starts, lo)
+    return spans[first : min(bisect_left(starts, hi), first + MAX_SPANS)]
+
+
+def _window(sp: dict[str, list[Span]], starts: dict[str, list[int]], lo: int, hi: int) -> tuple[float, list[str]]:
+    w = {k: _slice(v, starts[k], lo, hi) for k, v in sp.items()}
     us_n, cn_n = w["us_noun"] + w["pair"], w["cn_noun"] + w["pair"]
     nouns, soft = us_n + cn_n, w["us_adj"] + w["cn_adj"] + w["cn_lab"] + w["bloc"]
     feats: list[str] = []
@@ -255,11 +264,14 @@ def score_text(text: str) -> Evidence:
     for side, a, b in scan.acronyms:
         sp[{"us": "us_noun", "cn": "cn_noun"}.get(side, "bloc")].append((a, b))
     _demote_domestic(sp, scan.low)
+    for spans in sp.values():
+        spans.sort()
+    starts = {k: [a for a, _ in v] for k, v in sp.items()}
     sents = _sentences(scan.low)
     best, best_feats, best_span = -1.0, [], sents[0]
     for i in range(len(sents)):
         lo, hi = sents[i][0], sents[min(i + 1, len(sents) - 1)][1]
-        score, feats = _window(sp, lo, hi)
+        score, feats = _window(sp, starts, lo, hi)
         if score > best:
             best, best_feats, best_span = score, feats, (lo, hi)
     extra, extra_feats = _text_level(sp, scan.low)
