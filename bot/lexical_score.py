@@ -64,14 +64,14 @@ MAX_SPANS = 64  # per family and window
 SAY = {  # feature -> words for the verdict's one-line reason
     "sides:both": "names the US and China", "sides:one": "names one country", "sides:adjs": "American and Chinese",
     "sides:adj": "a national adjective or bloc", "sides:lab": "a Chinese lab or model", "sides:none": "no country",
-    "contest": "contest word", "rivalry": "rivalry word", "contest-near-country": "contest tied to a country",
-    "contest-near-adjective": "contest near a national adjective", "scoreboard": "a country ranked",
-    "scoreboard-both": "one country ranked against the other", "scoreboard-adjective": "a national product ranked",
-    "axis": "the two countries paired", "facing": "contest against a country", "we-vs-china": "'we' against China",
+    "contest": "contest word", "rivalry": "rivalry word", "link": "contest tied to a country",
+    "link_adj": "contest near a national adjective", "score": "a country ranked",
+    "score_both": "one country ranked against the other", "score_adj": "a national product ranked",
+    "axis": "the two countries paired", "facing": "contest against a country", "we": "'we' against China",
     "phrase": "frame phrase", "national-phrase": "national frame phrase", "counter": "rejects the frame",
     "cooperation": "cooperation", "technical": "technical context", "security/arts": "security or art context",
-    "companies-only": "companies only",
-    "phrase-with-country": "and a country named", "no-side": "no country", "no-ai-context": "no AI context",
+    "companies-only": "companies only", "phrase-with-country": "and a country named", "no-side": "no country",
+    "no-ai-context": "no AI context",
 }  # fmt: skip
 QUOTE_CHARS = 300
 
@@ -130,51 +130,55 @@ def _slice(spans: list[Span], starts: list[int], lo: int, hi: int) -> list[Span]
     return spans[first : min(bisect_left(starts, hi), first + MAX_SPANS)]
 
 
-def _window(sp: dict[str, list[Span]], starts: dict[str, list[int]], lo: int, hi: int) -> tuple[float, list[str]]:
-    w = {k: _slice(v, starts[k], lo, hi) for k, v in sp.items()}
+def _side(w: dict[str, list[Span]]) -> tuple[str, float]:
+    """Which sides the window names: both countries (at least one as a noun), one, only adjectives, a lab."""
+    us_n, cn_n = w["us_noun"] + w["pair"], w["cn_noun"] + w["pair"]
+    if (us_n or w["us_adj"]) and (cn_n or w["cn_adj"]) and (us_n or cn_n):
+        return "both", W["both"]
+    if w["us_adj"] and w["cn_adj"]:
+        return "adjs", W["adjs"]
+    if us_n or cn_n:
+        return "one", W["one"]
+    if w["us_adj"] or w["cn_adj"] or w["bloc"]:
+        return "adj", W["adj"]
+    return ("lab", W["lab"]) if w["cn_lab"] else ("none", 0.0)
+
+
+def _grammar(w: dict[str, list[Span]]) -> list[str]:
+    """Features that tie the contest to the countries; their weights are looked up in W by name."""
     us_n, cn_n = w["us_noun"] + w["pair"], w["cn_noun"] + w["pair"]
     nouns, soft = us_n + cn_n, w["us_adj"] + w["cn_adj"] + w["cn_lab"] + w["bloc"]
-    feats: list[str] = []
-    if (us_n or w["us_adj"]) and (cn_n or w["cn_adj"]) and nouns:
-        side = ("both", W["both"])
-    elif w["us_adj"] and w["cn_adj"]:
-        side = ("adjs", W["adjs"])
-    elif nouns:
-        side = ("one", W["one"])
-    elif w["us_adj"] or w["cn_adj"] or w["bloc"]:
-        side = ("adj", W["adj"])
-    else:
-        side = ("lab", W["lab"]) if w["cn_lab"] else ("none", 0.0)
-    score = side[1]
-    feats.append(f"sides:{side[0]}")
-    ranks = w["scoreboard"] + w["contest_weak"]
-    if w["contest"]:
-        score += W["strong"]
-        feats.append("contest")
-    elif ranks:
-        score += W["weak"]
-        feats.append("rivalry")
+    feats = []
     if _near(w["contest"], nouns, NEAR):
-        score, feats = score + W["link"], [*feats, "contest-near-country"]
+        feats.append("link")
     elif _near(w["contest"], soft, NEAR):
-        score, feats = score + W["link_adj"], [*feats, "contest-near-adjective"]
+        feats.append("link_adj")
     # the writer's "we"/"us" stands for the other side when only China is named and it sits right at a ranking verb
     we = [p for p in w["we"] if any(0 <= v[0] - p[1] <= 12 for v in w["scoreboard"])] if cn_n and not us_n else []
     us_side = us_n or we
     if _near(w["scoreboard"], nouns, CLOSE):
-        score, feats = score + W["score"], [*feats, "scoreboard"]
+        feats.append("score")
         if _between(w["scoreboard"], us_side, cn_n) or _between(w["scoreboard"], cn_n, us_side):
-            score, feats = score + W["score_both"], [*feats, "scoreboard-both"]
+            feats.append("score_both")
     elif _near(w["scoreboard"], soft, CLOSE):
-        score, feats = score + W["score_adj"], [*feats, "scoreboard-adjective"]
-    rivalry = w["contest"] + ranks
-    if _axis(w["us_noun"], w["cn_noun"], w["pair"], rivalry):
-        score, feats = score + W["axis"], [*feats, "axis"]
+        feats.append("score_adj")
+    if _axis(w["us_noun"], w["cn_noun"], w["pair"], w["contest"] + w["scoreboard"] + w["contest_weak"]):
+        feats.append("axis")
     if _facing(w["contest"] + w["contest_weak"], w["connector"], nouns):
-        score, feats = score + W["facing"], [*feats, "facing"]
-    if we:
-        score, feats = score + W["we"], [*feats, "we-vs-china"]
-    return score, feats
+        feats.append("facing")
+    return [*feats, "we"] if we else feats
+
+
+def _window(sp: dict[str, list[Span]], starts: dict[str, list[int]], lo: int, hi: int) -> tuple[float, list[str]]:
+    w = {k: _slice(v, starts[k], lo, hi) for k, v in sp.items()}
+    side, score = _side(w)
+    feats = [f"sides:{side}"]
+    if w["contest"]:
+        score, feats = score + W["strong"], [*feats, "contest"]
+    elif w["scoreboard"] or w["contest_weak"]:
+        score, feats = score + W["weak"], [*feats, "rivalry"]
+    grammar = _grammar(w)
+    return score + sum(W[g] for g in grammar), feats + grammar
 
 
 def _text_level(sp: dict[str, list[Span]], low: str) -> tuple[float, list[str]]:
