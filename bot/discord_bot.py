@@ -1,0 +1,195 @@
+"""The Discord front door: a commands.Bot that receives every core resource from the composition root.
+
+Intents: `guilds` (channels and threads), `guild_messages` (create/edit/delete events in servers) and
+`message_content`, which is PRIVILEGED: enable "Message Content Intent" on the Bot page of the Developer Portal, or
+Discord closes the gateway with code 4014 (discord.PrivilegedIntentsRequired). No members or presences intent:
+moderator checks read the permissions Discord sends with each interaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Protocol
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import InputError, LLMError, StoreError
+
+if TYPE_CHECKING:
+    from bot.app import Resources
+    from bot.models import Decision
+
+log = logging.getLogger(__name__)
+
+# loaded in this order by setup_hook; each module has `async def setup(bot)`
+EXTENSIONS: tuple[str, ...] = ("cogs.watch", "cogs.summaries", "cogs.moderation", "cogs.digests", "cogs.privacy")
+FALLBACK = "Something went wrong on my side; it has been logged."
+
+
+class RedditHook(Protocol):
+    """What the Discord side needs from the Reddit adapter: post an approved counterpoint, return its id."""
+
+    async def reply(self, decision: Decision) -> str: ...
+
+
+class NotModerator(app_commands.CheckFailure):
+    def __init__(self) -> None:
+        super().__init__("This is for moderators: it needs Manage Server or the moderator role.")
+
+
+def build_intents() -> discord.Intents:
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.message_content = True  # privileged, see the module docstring
+    return intents
+
+
+class Endpoints:
+    """discord.py keeps the REST base and the gateway URL in class attributes: set them for a proxy (or a test's
+    fake server) while this bot runs, and put the previous values back when it closes."""
+
+    def __init__(self, api_base: str, gateway_url: str) -> None:
+        self.api_base = api_base.rstrip("/")
+        self.gateway_url = gateway_url
+        self._saved: tuple[str, yarl.URL] | None = None
+
+    def apply(self) -> None:
+        if self._saved is not None or not (self.api_base or self.gateway_url):
+            return
+        self._saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+        if self.api_base:
+            discord.http.Route.BASE = self.api_base
+        if self.gateway_url:
+            # a plain Client never asks /gateway/bot: it connects to DEFAULT_GATEWAY, and falls back to it
+            # whenever a session is invalidated
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
+        log.info("discord endpoints: api %s, gateway %s", self.api_base or "default", self.gateway_url or "default")
+
+    def restore(self) -> None:
+        if self._saved is None:
+            return
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self._saved
+        self._saved = None
+
+
+def describe_error(error: BaseException) -> str:
+    """One short, honest sentence for the user; details go to the log only."""
+    cause = getattr(error, "original", None) or error
+    if isinstance(cause, app_commands.CheckFailure) and str(cause):
+        return str(cause)
+    if isinstance(cause, app_commands.CommandOnCooldown):
+        return f"Slow down: try again in {cause.retry_after:.0f} seconds."
+    if isinstance(cause, InputError):
+        return str(cause)
+    if isinstance(cause, StoreError):
+        return "The bot's database is not available right now; try again in a minute."
+    if isinstance(cause, LLMError):
+        return "The model server is not available right now; try again later."
+    if isinstance(cause, discord.Forbidden):
+        return "I am missing a permission here (view channel, read history or send messages)."
+    return FALLBACK
+
+
+async def tell(interaction: discord.Interaction[Any], text: str) -> None:
+    """An ephemeral sentence, as the response or as a follow-up when the interaction was already answered."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+        else:
+            await interaction.response.send_message(
+                text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            )
+    except discord.HTTPException as exc:
+        log.warning("could not tell the user about an error: %s", exc)
+
+
+async def report(interaction: discord.Interaction[Any], error: BaseException, where: str) -> None:
+    """The error boundary for interactions (commands, buttons, modals)."""
+    expected = isinstance(error, app_commands.CheckFailure | app_commands.CommandOnCooldown)
+    if expected:
+        log.info("%s refused for user %s: %s", where, interaction.user.id if interaction.user else "?", error)
+    else:
+        log.error("%s failed", where, exc_info=error)
+    await tell(interaction, describe_error(error))
+
+
+class CounterpointTree(app_commands.CommandTree["CounterpointBot"]):
+    async def on_error(
+        self, interaction: discord.Interaction[CounterpointBot], error: app_commands.AppCommandError
+    ) -> None:
+        name = interaction.command.qualified_name if interaction.command else "a command"
+        await report(interaction, error, f"/{name}")
+
+
+class CounterpointBot(commands.Bot):
+    """`CounterpointBot(resources, reddit=hook)`; `await bot.start(token)`; `await bot.close()`.
+
+    Resources are owned by the caller (built with `async with build_resources(...)`); the bot never closes them.
+    """
+
+    def __init__(
+        self,
+        resources: Resources,
+        *,
+        reddit: RedditHook | None = None,
+        extensions: tuple[str, ...] = EXTENSIONS,
+        **options: Any,
+    ) -> None:
+        self.resources = resources
+        self.settings = resources.settings
+        self.reddit = reddit
+        self.extension_names = extensions
+        d = self.settings.discord
+        self.endpoints = Endpoints(d.api_base, d.gateway_url)
+        if d.shard_count:
+            options.setdefault("shard_count", d.shard_count)
+            options.setdefault("shard_id", int(d.shard_ids[0]) if d.shard_ids else 0)
+            if len(d.shard_ids) > 1:
+                log.warning("discord.shard_ids lists %d shards; this process runs only the first", len(d.shard_ids))
+        options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # no text commands: slash commands only
+            intents=build_intents(),
+            help_command=None,
+            chunk_guilds_at_startup=False,
+            tree_cls=CounterpointTree,
+            **options,
+        )
+
+    async def login(self, token: str) -> None:
+        self.endpoints.apply()  # before the first request: Route objects read BASE when they are built
+        await super().login(token)
+
+    async def setup_hook(self) -> None:
+        for name in self.extension_names:
+            await self.load_extension(name)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        dev = self.settings.discord.dev_guild
+        guild = discord.Object(int(dev)) if dev else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)  # guild commands appear at once; global ones take up to an hour
+        try:
+            synced = await self.tree.sync(guild=guild)
+        except discord.HTTPException as exc:
+            log.warning("could not sync slash commands (%s); the old ones stay until the next start", exc)
+            return
+        log.info("synced %d application commands %s", len(synced), f"to guild {dev}" if dev else "globally")
+
+    async def on_ready(self) -> None:
+        log.info("connected to Discord as %s in %d servers", self.user, len(self.guilds))
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        # the error boundary for listeners: one failing event never stops the others
+        log.exception("error while handling the %s event", event_method)
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            self.endpoints.restore()

@@ -1,0 +1,110 @@
+"""What every cog shares: Message -> Post, who counts as a moderator, where moderators read, the error-reporting
+base view. No SQL and no HTTP of its own: the store and discord.py do the work."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, cast
+
+import discord
+from discord import app_commands
+
+from bot.discord_bot import NotModerator, report
+from bot.models import Post
+
+if TYPE_CHECKING:
+    from bot.discord_bot import CounterpointBot
+
+log = logging.getLogger(__name__)
+NONE = discord.AllowedMentions.none()
+
+
+def bot_of(interaction: discord.Interaction[Any]) -> CounterpointBot:
+    return cast("CounterpointBot", interaction.client)
+
+
+def message_to_post(message: discord.Message) -> Post:
+    """thread_id is the thread (or the channel when there is none); channel_id is always the parent channel."""
+    channel = message.channel
+    parent = channel.parent_id if isinstance(channel, discord.Thread) else None
+    ref = message.reference
+    return Post(
+        platform="discord",
+        post_id=str(message.id),
+        thread_id=str(channel.id),
+        author_id=str(message.author.id),
+        author_name=message.author.display_name,
+        text=message.content,
+        created_at=message.created_at,
+        channel_id=str(parent or channel.id),
+        guild_id=str(message.guild.id) if message.guild else "",
+        parent_id=str(ref.message_id) if ref is not None and ref.message_id else None,
+        author_is_bot=message.author.bot,
+        url=message.jump_url,
+    )
+
+
+async def guild_config(bot: CounterpointBot, guild_id: str) -> dict[str, str]:
+    return await bot.resources.store.get_channel_config(guild_id, "") if guild_id else {}
+
+
+async def is_moderator(interaction: discord.Interaction[Any]) -> bool:
+    """Manage Server (as Discord resolved it for this channel) or the moderator role (id or name), checked here in
+    code: default_permissions only hides commands, and server admins can change that."""
+    user = interaction.user
+    if interaction.guild is None or not isinstance(user, discord.Member):
+        return False
+    if interaction.permissions.manage_guild:
+        return True
+    bot = bot_of(interaction)
+    role = (await guild_config(bot, str(interaction.guild.id))).get("mod_role") or bot.settings.discord.mod_role
+    return bool(role) and any(str(r.id) == role or r.name == role for r in user.roles)
+
+
+def moderator_only() -> Any:
+    async def predicate(interaction: discord.Interaction[Any]) -> bool:
+        if await is_moderator(interaction):
+            return True
+        raise NotModerator()
+
+    return app_commands.check(predicate)
+
+
+async def channel_by_id(bot: CounterpointBot, channel_id: str) -> discord.abc.Messageable | None:
+    if not channel_id.isdigit():
+        return None
+    channel: Any = bot.get_channel(int(channel_id))
+    if channel is None:
+        try:
+            channel = await bot.fetch_channel(int(channel_id))
+        except discord.HTTPException as exc:
+            log.warning("channel %s is not reachable: %s", channel_id, exc)
+            return None
+    return channel if isinstance(channel, discord.abc.Messageable) else None
+
+
+async def mod_channel(bot: CounterpointBot, guild_id: str) -> discord.abc.Messageable | None:
+    """The guild's moderator channel (/settings, else discord.mod_channel). A channel of another server is never
+    used for a guild's items: posts must not leak across servers. guild_id "" (Reddit items): the global one."""
+    configured = (await guild_config(bot, guild_id)).get("mod_channel") or bot.settings.discord.mod_channel
+    channel = await channel_by_id(bot, configured)
+    if channel is None:
+        return None
+    owner = getattr(getattr(channel, "guild", None), "id", None)
+    if guild_id and str(owner) != guild_id:
+        log.warning("moderator channel %s is not in server %s; not using it", configured, guild_id)
+        return None
+    return channel
+
+
+async def reddit_home(bot: CounterpointBot, guild_id: str) -> bool:
+    """Reddit items belong to the server that holds discord.mod_channel."""
+    channel = await channel_by_id(bot, bot.settings.discord.mod_channel)
+    return str(getattr(getattr(channel, "guild", None), "id", "")) == guild_id
+
+
+class BaseView(discord.ui.View):
+    """A view whose failures go through the bot's error boundary (one honest sentence, details in the log)."""
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, item: Any) -> None:
+        await report(interaction, error, f"button {getattr(item, 'custom_id', '?')}")

@@ -1,0 +1,86 @@
+"""Privacy: /optout, /optin, /mydata show|forget, and message edits and deletions reaching the store at once.
+
+Opt-outs and /mydata cover everything the bot stores under your Discord account, in every server it is in."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.common import NONE
+from cogs.render import mydata_pieces
+
+if TYPE_CHECKING:
+    from bot.discord_bot import CounterpointBot
+
+log = logging.getLogger(__name__)
+
+
+class Privacy(commands.Cog):
+    mydata = app_commands.Group(name="mydata", description="What the bot stores about you, and erasing it")
+
+    def __init__(self, bot: CounterpointBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="optout")
+    async def optout(self, interaction: discord.Interaction[Any]) -> None:
+        """Stop the bot from storing, summarizing or answering your messages."""
+        new = await self.bot.resources.store.opt_out("discord", str(interaction.user.id))
+        first = "Done: from now on" if new else "You were already opted out:"
+        await self._say(
+            interaction,
+            f"{first} the bot does not store, summarize or answer your messages. What it stored before stays "
+            "until you run /mydata forget.",
+        )
+
+    @app_commands.command(name="optin")
+    async def optin(self, interaction: discord.Interaction[Any]) -> None:
+        """Let the bot read your messages again (undoes /optout)."""
+        removed = await self.bot.resources.store.opt_in("discord", str(interaction.user.id))
+        await self._say(interaction, "You are opted in again." if removed else "You were not opted out.")
+
+    @mydata.command(name="show")
+    async def mydata_show(self, interaction: discord.Interaction[Any]) -> None:
+        """Show what the bot stores about you (only you see it)."""
+        data = await self.bot.resources.store.author_data("discord", str(interaction.user.id))
+        pieces = mydata_pieces(data)
+        await interaction.response.send_message(pieces[0], ephemeral=True, allowed_mentions=NONE)
+        for piece in pieces[1:5]:
+            await interaction.followup.send(piece, ephemeral=True, allowed_mentions=NONE)
+
+    @mydata.command(name="forget")
+    async def mydata_forget(self, interaction: discord.Interaction[Any]) -> None:
+        """Erase every message, name and vote the bot stored about you."""
+        erased = await self.bot.resources.store.forget_author("discord", str(interaction.user.id))
+        log.info("forgot the stored data of a user on request (%d messages)", erased)
+        await self._say(
+            interaction,
+            f"Erased the text of {erased} stored messages, your name and your votes. Use /optout to stop new ones.",
+        )
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        content = payload.data.get("content")
+        if content is not None:
+            await self.bot.resources.store.edit_post("discord", str(payload.message_id), content)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        if await self.bot.resources.store.delete_post("discord", str(payload.message_id)):
+            log.info("deleted message %s removed from the store", payload.message_id)
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        removed = await self.bot.resources.store.delete_posts("discord", [str(i) for i in payload.message_ids])
+        log.info("bulk delete: %d stored messages removed", removed)
+
+    async def _say(self, interaction: discord.Interaction[Any], text: str) -> None:
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)
+
+
+async def setup(bot: CounterpointBot) -> None:
+    await bot.add_cog(Privacy(bot))

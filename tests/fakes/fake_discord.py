@@ -1,0 +1,565 @@
+"""FakeDiscord: the REST API and the gateway websocket of Discord, served by aiohttp on 127.0.0.1, so tests drive
+the REAL discord.py client (pointed here with discord.api_base / discord.gateway_url).
+
+One guild ("Fake Guild") with channels #general (a text channel), #mods, and a public thread "ai-race" under
+#general; a moderator role with Manage Server; the bot user. Tests inject gateway events (MESSAGE_CREATE,
+MESSAGE_DELETE, INTERACTION_CREATE ...) and read what the bot did from `requests`, `messages` and `callbacks`.
+
+Matches discord.py 2.7's expectations (the traps): JSON bodies are served with Content-Type exactly
+`application/json`; a 429 carries `Via` (without it discord.py assumes a Cloudflare ban) and a JSON body with
+`retry_after`; interaction callbacks come as POST ...?with_response=1 and are answered with
+{"interaction": {...}, "resource": {...}}.
+
+Knobs: `rate_limit(method, path_regex, retry_after, times)` answers the next matching requests with 429;
+`fail(method, path_regex, status, times)` answers with an error status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import re
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+DISCORD_EPOCH_MS = 1420070400000
+BOT_ID = 900000000000000001
+GUILD_ID = 910000000000000001
+MANAGE_GUILD = 1 << 5
+EVERYONE_PERMS = (1 << 10) | (1 << 11) | (1 << 16)  # view channel, send messages, read history
+PERMISSION_SUMS = str(EVERYONE_PERMS)
+BODY = web.RequestKey("body", object)
+
+
+def iso(ts: float | None = None) -> str:
+    return datetime.fromtimestamp(ts if ts is not None else time.time(), UTC).isoformat()
+
+
+def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
+    return {"id": str(user_id), "username": name, "global_name": name, "discriminator": "0", "avatar": None, "bot": bot}
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    headers: dict[str, str]
+    status: int = 0
+
+
+@dataclass
+class _Knob:
+    method: str
+    pattern: re.Pattern[str]
+    times: int
+    status: int
+    retry_after: float = 0.0
+
+
+@dataclass
+class FakeDiscord:
+    host: str = "127.0.0.1"
+    requests: list[Request] = field(default_factory=list)
+    messages: dict[int, dict[str, Any]] = field(default_factory=dict)  # every message by id (deleted ones removed)
+    callbacks: list[dict[str, Any]] = field(default_factory=list)  # interaction callback bodies, with "_id"
+    commands: list[dict[str, Any]] = field(default_factory=list)  # last synced application commands
+    identifies: list[dict[str, Any]] = field(default_factory=list)
+    heartbeats: int = 0
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._knobs: list[_Knob] = []
+        self._sockets: list[web.WebSocketResponse] = []
+        self._seq = 0
+        self._changed = asyncio.Event()
+        self.bot_user = user_payload(BOT_ID, "counterpoint", bot=True)
+        self.everyone_role = {"id": str(GUILD_ID), "name": "@everyone", "permissions": PERMISSION_SUMS, "position": 0}
+        self.mod_role_id = self.snowflake()
+        self.roles = [self.everyone_role, {"id": str(self.mod_role_id), "name": "Mods", "position": 1,
+                                           "permissions": str(EVERYONE_PERMS | MANAGE_GUILD)}]  # fmt: skip
+        self.alice = user_payload(self.snowflake(), "alice")
+        self.bob = user_payload(self.snowflake(), "bob")
+        self.moderator = user_payload(self.snowflake(), "mod_maria")
+        self.general = self.snowflake()
+        self.mods = self.snowflake()
+        self.thread = self.snowflake()
+        self.channels: dict[int, dict[str, Any]] = {
+            self.general: self._text_channel(self.general, "general", 0),
+            self.mods: self._text_channel(self.mods, "mods", 1),
+            self.thread: self._thread(self.thread, self.general, "ai-race"),
+        }
+
+    # ---- lifecycle ------------------------------------------------------------------------------------------
+
+    async def start(self) -> FakeDiscord:
+        app = web.Application(middlewares=[self._middleware])
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._api)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        sock = socket.socket()
+        sock.bind((self.host, 0))
+        self.port = sock.getsockname()[1]
+        sock.close()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        return self
+
+    async def stop(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeDiscord:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def api_base(self) -> str:
+        return f"http://{self.host}:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/gateway"
+
+    # ---- knobs and waiting ----------------------------------------------------------------------------------
+
+    def rate_limit(self, method: str, path_regex: str, *, retry_after: float = 0.05, times: int = 1) -> None:
+        self._knobs.append(_Knob(method, re.compile(path_regex), times, 429, retry_after))
+
+    def fail(self, method: str, path_regex: str, *, status: int = 403, times: int = 1) -> None:
+        self._knobs.append(_Knob(method, re.compile(path_regex), times, status))
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
+        """Wait until predicate() is truthy (re-checked whenever a request or socket message arrives)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                result = predicate()
+                if result:
+                    return result
+                self._changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), 0.05)
+
+    async def wait_request(self, method: str, path_regex: str, timeout: float = 5.0, count: int = 1) -> Request:
+        pattern = re.compile(path_regex)
+
+        def found() -> list[Request]:
+            hits = [r for r in self.requests if r.method == method and pattern.search(r.path) and r.status < 300]
+            return hits[count - 1 :] if len(hits) >= count else []
+
+        return (await self.wait_for(found, timeout, f"{method} {path_regex}"))[0]
+
+    def sent(self, method: str = "POST", path_regex: str = r"/channels/\d+/messages$") -> list[Request]:
+        """Successful requests of a kind (by default: messages the bot created in channels)."""
+        pattern = re.compile(path_regex)
+        return [r for r in self.requests if r.method == method and pattern.search(r.path) and 200 <= r.status < 300]
+
+    def snowflake(self) -> int:
+        return ((int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22) | (next(self._ids) & 0xFFF)
+
+    # ---- world payloads -------------------------------------------------------------------------------------
+
+    def _text_channel(self, cid: int, name: str, position: int) -> dict[str, Any]:
+        return {"id": str(cid), "type": 0, "guild_id": str(GUILD_ID), "name": name, "position": position,
+                "permission_overwrites": [], "nsfw": False, "parent_id": None, "topic": None,
+                "last_message_id": None, "rate_limit_per_user": 0}  # fmt: skip
+
+    def _thread(self, cid: int, parent: int, name: str) -> dict[str, Any]:
+        return {"id": str(cid), "type": 11, "guild_id": str(GUILD_ID), "name": name, "parent_id": str(parent),
+                "owner_id": self.alice["id"], "message_count": 0,
+                "member_count": 1, "rate_limit_per_user": 0, "last_message_id": None,
+                "thread_metadata": {"archived": False, "auto_archive_duration": 1440, "archive_timestamp": iso(),
+                                    "locked": False}}  # fmt: skip
+
+    def member(self, user: dict[str, Any], *, moderator: bool = False) -> dict[str, Any]:
+        roles = [str(self.mod_role_id)] if moderator else []
+        perms = EVERYONE_PERMS | (MANAGE_GUILD if moderator else 0)
+        return {"user": user, "roles": roles, "joined_at": iso(0), "deaf": False, "mute": False, "flags": 0,
+                "nick": None, "permissions": str(perms)}  # fmt: skip
+
+    def guild_payload(self) -> dict[str, Any]:
+        return {
+            "id": str(GUILD_ID), "name": "Fake Guild", "icon": None, "owner_id": str(self.moderator["id"]),
+            "roles": self.roles, "emojis": [], "stickers": [], "features": [], "member_count": 4, "large": False,
+            "unavailable": False, "joined_at": iso(0), "voice_states": [], "presences": [],
+            "members": [self.member(self.bot_user)], "preferred_locale": "en-US",
+            "channels": [c for c in self.channels.values() if c["type"] != 11],
+            "threads": [c for c in self.channels.values() if c["type"] == 11],
+            "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [],
+        }  # fmt: skip
+
+    def message_payload(
+        self,
+        channel_id: int,
+        author: dict[str, Any],
+        content: str = "",
+        *,
+        reference: int | None = None,
+        embeds: list[dict[str, Any]] | None = None,
+        components: list[dict[str, Any]] | None = None,
+        flags: int = 0,
+        webhook_id: str | None = None,
+        keep: bool = True,
+    ) -> dict[str, Any]:
+        mid = self.snowflake()
+        msg: dict[str, Any] = {
+            "id": str(mid), "channel_id": str(channel_id), "guild_id": str(GUILD_ID), "author": author,
+            "content": content, "timestamp": iso(), "edited_timestamp": None, "tts": False,
+            "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [],
+            "embeds": embeds or [], "components": components or [], "pinned": False, "type": 19 if reference else 0,
+            "flags": flags,
+        }  # fmt: skip
+        if webhook_id:
+            msg["webhook_id"] = webhook_id
+        if reference:
+            ref = self.messages.get(reference)
+            msg["message_reference"] = {"type": 0, "message_id": str(reference), "channel_id": str(channel_id),
+                                        "guild_id": str(GUILD_ID)}  # fmt: skip
+            msg["referenced_message"] = {k: v for k, v in ref.items() if k != "member"} if ref else None
+        if keep:  # interaction responses are not part of a channel's history here
+            self.messages[mid] = msg
+        return msg
+
+    # ---- gateway --------------------------------------------------------------------------------------------
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        self._seq += 1
+        payload = {"op": 0, "t": event, "s": self._seq, "d": data}
+        for ws in list(self._sockets):
+            if not ws.closed:
+                await ws.send_str(json.dumps(payload))
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 5000}, "s": None, "t": None}))
+        try:
+            async for msg in ws:
+                if msg.type is not WSMsgType.TEXT:
+                    continue
+                await self._gateway_op(ws, json.loads(msg.data))
+                self._changed.set()
+        finally:
+            if ws in self._sockets:
+                self._sockets.remove(ws)
+        return ws
+
+    async def _gateway_op(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
+        op = data.get("op")
+        if op == 1:
+            self.heartbeats += 1
+            await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
+        elif op == 2:
+            self.identifies.append(data["d"])
+            self._sockets.append(ws)
+            ready = {"v": 10, "user": self.bot_user, "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
+                     "session_id": f"session-{len(self.identifies)}", "resume_gateway_url": self.gateway_url,
+                     "application": {"id": str(BOT_ID), "flags": 0}}  # fmt: skip
+            await self.dispatch("READY", ready)
+            await self.dispatch("GUILD_CREATE", self.guild_payload())
+        elif op == 6:  # RESUME: no sessions kept, start over
+            await ws.send_str(json.dumps({"op": 9, "d": False, "s": None, "t": None}))
+
+    async def connected(self, timeout: float = 5.0) -> None:
+        await self.wait_for(lambda: self._sockets, timeout, "a gateway connection")
+
+    # ---- events a test injects ------------------------------------------------------------------------------
+
+    async def user_message(
+        self, channel_id: int, content: str, *, author: dict[str, Any] | None = None, reference: int | None = None,
+        moderator: bool = False,
+    ) -> dict[str, Any]:  # fmt: skip
+        """A person posts: stored in the channel's history and dispatched as MESSAGE_CREATE."""
+        author = author or self.alice
+        msg = self.message_payload(channel_id, author, content, reference=reference)
+        await self.dispatch("MESSAGE_CREATE", {**msg, "member": _partial(self.member(author, moderator=moderator))})
+        return msg
+
+    async def redeliver(self, msg: dict[str, Any]) -> None:
+        """The same MESSAGE_CREATE again (Discord may re-send events after a reconnect)."""
+        await self.dispatch("MESSAGE_CREATE", {**msg, "member": _partial(self.member(msg["author"]))})
+
+    async def delete_message(self, channel_id: int, message_id: int) -> None:
+        self.messages.pop(message_id, None)
+        data = {"id": str(message_id), "channel_id": str(channel_id), "guild_id": str(GUILD_ID)}
+        await self.dispatch("MESSAGE_DELETE", data)
+
+    async def edit_message(self, message_id: int, content: str) -> None:
+        msg = self.messages[message_id]
+        msg.update(content=content, edited_timestamp=iso())
+        await self.dispatch("MESSAGE_UPDATE", dict(msg))
+
+    def _interaction(
+        self, itype: int, data: dict[str, Any], *, user: dict[str, Any], moderator: bool, channel_id: int,
+        message: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        iid = self.snowflake()
+        member = self.member(user, moderator=moderator)
+        payload = {
+            "id": str(iid), "application_id": str(BOT_ID), "type": itype, "token": f"itoken-{iid}", "version": 1,
+            "guild_id": str(GUILD_ID), "channel_id": str(channel_id), "channel": self.channels[channel_id],
+            "member": member, "app_permissions": str(EVERYONE_PERMS), "locale": "en-US", "guild_locale": "en-US",
+            "entitlements": [], "authorizing_integration_owners": {"0": str(GUILD_ID)}, "context": 0,
+            "attachment_size_limit": 8 * 1024 * 1024, "data": data,
+        }  # fmt: skip
+        if message is not None:
+            payload["message"] = message
+        return payload
+
+    async def slash(
+        self, name: str, options: list[dict[str, Any]] | None = None, *, user: dict[str, Any] | None = None,
+        moderator: bool = False, channel_id: int | None = None,
+    ) -> str:  # fmt: skip
+        """Invoke a slash command; returns the interaction id. Channel options resolve to the fake's channels."""
+        channel_id = channel_id or self.general
+        data: dict[str, Any] = {"id": self._command_id(name), "name": name, "type": 1, "options": options or []}
+        resolved = self._resolve_channels(options or [])
+        if resolved:
+            data["resolved"] = {"channels": resolved}
+        payload = self._interaction(2, data, user=user or self.alice, moderator=moderator, channel_id=channel_id)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return str(payload["id"])
+
+    async def context_menu(
+        self, name: str, target: dict[str, Any], *, user: dict[str, Any] | None = None, moderator: bool = False
+    ) -> str:
+        channel_id = int(target["channel_id"])
+        data = {"id": self._command_id(name), "name": name, "type": 3, "target_id": target["id"],
+                "resolved": {"messages": {target["id"]: target}}}  # fmt: skip
+        payload = self._interaction(2, data, user=user or self.alice, moderator=moderator, channel_id=channel_id)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return str(payload["id"])
+
+    async def click(
+        self, message: dict[str, Any], custom_id: str, *, user: dict[str, Any] | None = None, moderator: bool = False
+    ) -> str:
+        """Press a button on a message the bot sent; returns the interaction id."""
+        data = {"custom_id": custom_id, "component_type": 2}
+        payload = self._interaction(3, data, user=user or self.alice, moderator=moderator,
+                                    channel_id=int(message["channel_id"]), message=message)  # fmt: skip
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return str(payload["id"])
+
+    async def submit_modal(
+        self, modal: dict[str, Any], values: dict[str, str], *, message: dict[str, Any] | None = None,
+        user: dict[str, Any] | None = None, moderator: bool = False, channel_id: int | None = None,
+    ) -> str:  # fmt: skip
+        """Submit a modal the bot opened (`modal` is the callback's data); values by text input custom_id."""
+        rows = [{"type": 1, "components": [{"type": 4, "custom_id": cid, "value": v}]} for cid, v in values.items()]
+        data = {"custom_id": modal["custom_id"], "components": rows}
+        channel = channel_id or (int(message["channel_id"]) if message else self.general)
+        payload = self._interaction(5, data, user=user or self.alice, moderator=moderator, channel_id=channel,
+                                    message=message)  # fmt: skip
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return str(payload["id"])
+
+    def callback(self, interaction_id: str) -> dict[str, Any] | None:
+        return next((c for c in self.callbacks if c["_id"] == interaction_id), None)
+
+    def _command_id(self, name: str) -> str:
+        for c in self.commands:
+            if c.get("name") == name:
+                return str(c["id"])
+        return "1"
+
+    def _resolve_channels(self, options: list[dict[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for opt in options:
+            if opt.get("type") == 7:
+                ch = self.channels[int(opt["value"])]
+                out[str(opt["value"])] = {**ch, "permissions": str(EVERYONE_PERMS)}
+            out.update(self._resolve_channels(opt.get("options", [])))
+        return out
+
+    # ---- REST -----------------------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode(errors="replace")
+        rec = Request(request.method, request.path, dict(request.query), body, dict(request.headers))
+        request[BODY] = body
+        if request.path.startswith("/api/"):
+            self.requests.append(rec)
+        try:
+            knob = self._knob(request.method, request.path)
+            if knob is not None and knob.status == 429:
+                body_429 = {"message": "You are being rate limited.", "retry_after": knob.retry_after, "global": False}
+                resp: web.StreamResponse = _json(body_429, 429, {"Via": "1.1 google", "Retry-After": "1",
+                                                                 "X-RateLimit-Scope": "user"})  # fmt: skip
+            elif knob is not None:
+                resp = _json({"message": "Missing Permissions", "code": 50013}, knob.status)
+            else:
+                resp = await handler(request)
+            rec.status = resp.status
+            return resp
+        finally:
+            self._changed.set()
+
+    def _knob(self, method: str, path: str) -> _Knob | None:
+        for knob in self._knobs:
+            if knob.times > 0 and knob.method == method and knob.pattern.search(path):
+                knob.times -= 1
+                return knob
+        return None
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        path, method = "/" + request.match_info["tail"], request.method
+        body = request.get(BODY)
+        for route_method, pattern, handler in self._routes():
+            m = re.fullmatch(pattern, path)
+            if m and route_method == method:
+                return await handler(request, body, *m.groups())
+        return _json({"message": f"404: Not Found ({method} {path})", "code": 0}, 404)
+
+    def _routes(self) -> list[tuple[str, str, Any]]:
+        return [
+            ("GET", r"/users/@me", self._me),
+            ("GET", r"/oauth2/applications/@me", self._app),
+            ("GET", r"/gateway(?:/bot)?", self._gateway_info),
+            ("PUT", r"/applications/\d+(?:/guilds/\d+)?/commands", self._sync),
+            ("GET", r"/channels/(\d+)", self._channel),
+            ("POST", r"/channels/(\d+)/messages", self._create_message),
+            ("GET", r"/channels/(\d+)/messages", self._history),
+            ("GET", r"/channels/(\d+)/messages/(\d+)", self._get_message),
+            ("PATCH", r"/channels/(\d+)/messages/(\d+)", self._edit_message),
+            ("DELETE", r"/channels/(\d+)/messages/(\d+)", self._delete_message),
+            ("POST", r"/interactions/(\d+)/([^/]+)/callback", self._callback),
+            ("POST", r"/webhooks/(\d+)/([^/]+)", self._followup),
+            ("PATCH", r"/webhooks/(\d+)/([^/]+)/messages/([^/]+)", self._edit_webhook_message),
+            ("GET", r"/webhooks/(\d+)/([^/]+)/messages/([^/]+)", self._get_webhook_message),
+            ("DELETE", r"/webhooks/(\d+)/([^/]+)/messages/([^/]+)", self._delete_webhook_message),
+        ]
+
+    async def _me(self, request: web.Request, body: Any) -> web.Response:
+        return _json(self.bot_user)
+
+    async def _app(self, request: web.Request, body: Any) -> web.Response:
+        return _json({"id": str(BOT_ID), "name": "counterpoint", "description": "", "icon": None,
+                      "bot_public": False, "bot_require_code_grant": False, "owner": self.moderator,
+                      "verify_key": "0" * 64, "flags": 0, "interactions_endpoint_url": None})  # fmt: skip
+
+    async def _gateway_info(self, request: web.Request, body: Any) -> web.Response:
+        limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
+        return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+
+    async def _sync(self, request: web.Request, body: Any) -> web.Response:
+        defaults = {"description": "", "options": [], "type": 1, "dm_permission": True, "nsfw": False}
+        self.commands = [{**defaults, **c, "id": str(self.snowflake()), "application_id": str(BOT_ID), "version": "1"}
+                         for c in body or []]  # fmt: skip
+        return _json(self.commands)
+
+    async def _channel(self, request: web.Request, body: Any, cid: str) -> web.Response:
+        ch = self.channels.get(int(cid))
+        return _json(ch) if ch else _json({"message": "Unknown Channel", "code": 10003}, 404)
+
+    async def _create_message(self, request: web.Request, body: Any, cid: str) -> web.Response:
+        if int(cid) not in self.channels:
+            return _json({"message": "Unknown Channel", "code": 10003}, 404)
+        ref = (body.get("message_reference") or {}).get("message_id")
+        if ref and int(ref) not in self.messages:
+            return _json({"message": "Invalid Form Body", "code": 50035}, 400)
+        msg = self.message_payload(
+            int(cid), self.bot_user, body.get("content") or "", reference=int(ref) if ref else None,
+            embeds=body.get("embeds"), components=body.get("components"),
+        )  # fmt: skip
+        await self.dispatch("MESSAGE_CREATE", {**msg, "member": _partial(self.member(self.bot_user))})
+        return _json(msg)
+
+    async def _history(self, request: web.Request, body: Any, cid: str) -> web.Response:
+        limit = int(request.query.get("limit", 50))
+        msgs = sorted((m for m in self.messages.values() if m["channel_id"] == cid), key=lambda m: int(m["id"]))
+        if "after" in request.query:
+            msgs = [m for m in msgs if int(m["id"]) > int(request.query["after"])][:limit][::-1]
+        else:
+            if "before" in request.query:
+                msgs = [m for m in msgs if int(m["id"]) < int(request.query["before"])]
+            msgs = msgs[::-1][:limit]
+        return _json(msgs)
+
+    async def _get_message(self, request: web.Request, body: Any, cid: str, mid: str) -> web.Response:
+        msg = self.messages.get(int(mid))
+        return _json(msg) if msg else _json({"message": "Unknown Message", "code": 10008}, 404)
+
+    async def _edit_message(self, request: web.Request, body: Any, cid: str, mid: str) -> web.Response:
+        msg = self.messages.get(int(mid))
+        if msg is None:
+            return _json({"message": "Unknown Message", "code": 10008}, 404)
+        msg.update({k: v for k, v in (body or {}).items() if k in ("content", "embeds", "components")})
+        return _json(msg)
+
+    async def _delete_message(self, request: web.Request, body: Any, cid: str, mid: str) -> web.Response:
+        if self.messages.pop(int(mid), None) is None:
+            return _json({"message": "Unknown Message", "code": 10008}, 404)
+        return web.Response(status=204)
+
+    async def _callback(self, request: web.Request, body: Any, iid: str, token: str) -> web.Response:
+        body = dict(body or {})
+        body["_id"] = iid
+        self.callbacks.append(body)
+        kind, data = body.get("type"), body.get("data") or {}
+        ephemeral = bool(data.get("flags", 0) & 64)
+        interaction = {"id": iid, "type": 2, "response_message_loading": kind == 5,
+                       "response_message_ephemeral": ephemeral}  # fmt: skip
+        resource: dict[str, Any] = {"type": kind}
+        if kind in (4, 5):
+            msg = self.message_payload(self.general, self.bot_user, data.get("content") or "",
+                                       embeds=data.get("embeds"), flags=data.get("flags", 0),
+                                       webhook_id=str(BOT_ID), keep=False)  # fmt: skip
+            msg["_interaction"] = iid
+            interaction["response_message_id"] = msg["id"]
+            resource["message"] = msg
+        return _json({"interaction": interaction, "resource": resource})
+
+    async def _followup(self, request: web.Request, body: Any, app: str, token: str) -> web.Response:
+        data = body or {}
+        msg = self.message_payload(self.general, self.bot_user, data.get("content") or "", embeds=data.get("embeds"),
+                                   flags=data.get("flags", 0), webhook_id=app, keep=False)  # fmt: skip
+        msg["_token"] = token
+        return _json(msg)
+
+    async def _edit_webhook_message(
+        self, request: web.Request, body: Any, app: str, token: str, mid: str
+    ) -> web.Response:
+        data = body or {}
+        msg = self.message_payload(self.general, self.bot_user, data.get("content") or "", embeds=data.get("embeds"),
+                                   webhook_id=app, keep=False)  # fmt: skip
+        msg["_token"] = token
+        return _json(msg)
+
+    async def _get_webhook_message(
+        self, request: web.Request, body: Any, app: str, token: str, mid: str
+    ) -> web.Response:
+        return _json(self.message_payload(self.general, self.bot_user, "", webhook_id=app, keep=False))
+
+    async def _delete_webhook_message(
+        self, request: web.Request, body: Any, app: str, token: str, mid: str
+    ) -> web.Response:
+        return web.Response(status=204)
+
+
+def _partial(member: dict[str, Any]) -> dict[str, Any]:
+    """The member object of a MESSAGE_CREATE comes without its user."""
+    return {k: v for k, v in member.items() if k not in ("user", "permissions")}
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # exactly "application/json": discord.py compares the header verbatim, web.json_response adds a charset
+    return web.Response(body=json.dumps(data).encode(), status=status,
+                        headers={"Content-Type": "application/json", **(headers or {})})  # fmt: skip

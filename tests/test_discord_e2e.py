@@ -1,0 +1,201 @@
+"""The real discord.py client against FakeDiscord (REST + gateway on 127.0.0.1), with the whole core behind it.
+
+Replies come from the offline engines (no model: the LLM URL is an unused port), so they are deterministic."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tests.fakes.discord_kit import (  # noqa: F401 (fixtures)
+    FRAMING,
+    FRAMING_2,
+    ORDINARY,
+    bot_with,
+    discord_settings,
+    eventually,
+    fake_discord_fixture,
+    judged,
+    reply_sent,
+    restore_discord_globals_fixture,
+)
+from tests.fakes.fake_discord import FakeDiscord
+
+
+def created_in(fake: FakeDiscord, channel: int) -> list:
+    return fake.sent("POST", rf"/channels/{channel}/messages$")
+
+
+async def test_framing_message_gets_exactly_one_reply_and_ordinary_none(tmp_path, fake: FakeDiscord):
+    async with bot_with(discord_settings(tmp_path, fake)) as bot:
+        ordinary = await fake.user_message(fake.general, ORDINARY, author=fake.bob)
+        await judged(bot, ordinary)
+        post = await fake.user_message(fake.general, FRAMING)
+        reply = await fake.wait_request("POST", rf"/channels/{fake.general}/messages$")
+        await judged(bot, post)
+        # the bot saw its own reply come back through the gateway and ignored it
+        assert len(created_in(fake, fake.general)) == 1
+        body = reply.body
+        assert body["message_reference"]["message_id"] == int(post["id"])
+        assert body["allowed_mentions"] == {"parse": [], "replied_user": False}
+        embed = body["embeds"][0]
+        assert embed["fields"][0]["name"] == "Sources" and "](https://" in embed["fields"][0]["value"]
+        assert "Automated note" in embed["footer"]["text"]
+        ids = [c["custom_id"] for row in body["components"] for c in row["components"]]
+        assert ids == ["cp:vote:up", "cp:vote:down", "cp:dismiss"]
+        stored = await reply_sent(bot, post)
+        assert stored["reply_id"]
+
+
+def reviews_in(fake: FakeDiscord) -> list:
+    return [
+        r for r in created_in(fake, fake.mods) if r.body.get("embeds") and "Review #" in r.body["embeds"][0]["title"]
+    ]
+
+
+async def test_second_framing_within_cooldown_is_queued_then_approved_by_a_moderator(tmp_path, fake: FakeDiscord):
+    async with bot_with(discord_settings(tmp_path, fake)) as bot:
+        first = await fake.user_message(fake.general, FRAMING)
+        await reply_sent(bot, first)
+        second = await fake.user_message(fake.general, FRAMING_2, author=fake.bob)
+        review = (await fake.wait_for(lambda: reviews_in(fake), what="a review item in #mods"))[0]
+        assert len(created_in(fake, fake.general)) == 1  # held back, not replied
+        buttons = [c["custom_id"] for row in review.body["components"] for c in row["components"]]
+        assert buttons[0].startswith("cp:review:approve:") and buttons[1].startswith("cp:review:reject:")
+        review_msg = next(m for m in fake.messages.values() if m["channel_id"] == str(fake.mods) and m["components"])
+
+        refused = await fake.click(review_msg, buttons[0], user=fake.bob)
+        await fake.wait_for(lambda: fake.callback(refused), what="the refusal")
+        assert "Only moderators" in fake.callback(refused)["data"]["content"]
+        assert len(created_in(fake, fake.general)) == 1
+
+        await fake.click(review_msg, buttons[0], user=fake.moderator, moderator=True)
+        await reply_sent(bot, second)
+        replies = created_in(fake, fake.general)
+        assert len(replies) == 2 and replies[1].body["message_reference"]["message_id"] == int(second["id"])
+        edit = await fake.wait_request("PATCH", r"/webhooks/\d+/[^/]+/messages/@original")
+        assert edit.body["components"] == [] and "Approved by mod_maria" in edit.body["embeds"][0]["footer"]["text"]
+        stats = await bot.resources.store.stats()
+        assert stats["approved"] == 1 and stats["replies"] == 2
+
+
+async def test_shadow_mode_posts_to_the_moderator_channel_only(tmp_path, fake: FakeDiscord):
+    async with bot_with(discord_settings(tmp_path, fake, mode="shadow")) as bot:
+        post = await fake.user_message(fake.general, FRAMING)
+        row = await reply_sent(bot, post)
+        assert row["kind"] == "shadow"
+        shadow = [r for r in created_in(fake, fake.mods) if "Shadow mode" in str(r.body.get("embeds"))]
+        assert len(shadow) == 1 and "message_reference" not in shadow[0].body
+        assert shadow[0].body["allowed_mentions"]["parse"] == []
+        assert created_in(fake, fake.general) == []
+
+
+async def test_votes_are_stored_one_per_user_and_changeable(tmp_path, fake: FakeDiscord):
+    async with bot_with(discord_settings(tmp_path, fake)) as bot:
+        post = await fake.user_message(fake.general, FRAMING)
+        reply = fake.messages[int((await reply_sent(bot, post))["reply_id"])]
+        store = bot.resources.store
+        first = await fake.click(reply, "cp:vote:up", user=fake.bob)
+        await fake.click(reply, "cp:vote:up", user=fake.bob)  # a second press does not count twice
+        await fake.click(reply, "cp:vote:up", user=fake.moderator)
+        await fake.wait_for(lambda: len(fake.callbacks) == 3, what="three answers")
+        assert fake.callback(first)["type"] == 4 and fake.callback(first)["data"]["flags"] == 64  # ephemeral
+        assert await store.votes_for("discord", reply["id"]) == (2, 0)
+        await fake.click(reply, "cp:vote:down", user=fake.bob)
+        await eventually(lambda: _equals(store.votes_for("discord", reply["id"]), (1, 1)), what="the changed vote")
+
+
+async def _equals(coro, expected) -> bool:
+    return await coro == expected
+
+
+async def test_dismiss_is_refused_for_members_and_deletes_with_a_reason_for_moderators(tmp_path, fake: FakeDiscord):
+    async with bot_with(discord_settings(tmp_path, fake)) as bot:
+        post = await fake.user_message(fake.general, FRAMING)
+        reply = fake.messages[int((await reply_sent(bot, post))["reply_id"])]
+        refused = await fake.click(reply, "cp:dismiss", user=fake.bob)
+        await fake.wait_for(lambda: fake.callback(refused), what="the refusal")
+        assert "Only moderators" in fake.callback(refused)["data"]["content"]
+        assert int(reply["id"]) in fake.messages
+
+        opened = await fake.click(reply, "cp:dismiss", user=fake.moderator, moderator=True)
+        modal = (await fake.wait_for(lambda: fake.callback(opened), what="the modal"))["data"]
+        assert fake.callback(opened)["type"] == 9
+        text_input = modal["components"][0]["components"][0]["custom_id"]
+        await fake.submit_modal(modal, {text_input: "off-topic here"}, message=reply, user=fake.moderator,
+                                moderator=True)  # fmt: skip
+        await fake.wait_request("DELETE", rf"/channels/{fake.general}/messages/{reply['id']}")
+        record = await eventually(lambda: bot.resources.store.get_checkpoint(f"dismissed:discord:{reply['id']}"))
+        assert "off-topic here" in record and post["id"] in record
+
+
+async def test_summarize_defers_then_follows_up_with_jump_links(tmp_path, fake: FakeDiscord):
+    async with bot_with(discord_settings(tmp_path, fake)) as bot:
+        for text in ("Which quantization do you use for Qwen on a 3090?", "Q4_K_M works well for me.",
+                     "Gemma 3 also runs fine with flash attention."):  # fmt: skip
+            fake.message_payload(fake.general, fake.bob, text)  # history only, no events
+        iid = await fake.slash("summarize", [{"name": "public", "type": 5, "value": True}])
+        follow = await fake.wait_request("POST", rf"/webhooks/\d+/itoken-{iid}$")
+        deferred = fake.callback(iid)
+        assert deferred["type"] == 5 and not (deferred.get("data") or {}).get("flags")  # public: not ephemeral
+        assert "Thread summary" in follow.body["content"]
+        assert f"https://discord.com/channels/{bot.guilds[0].id}/{fake.general}/" in follow.body["content"]
+        assert follow.body["allowed_mentions"] == {"parse": []}
+        assert len(await bot.resources.store.thread_posts("discord", str(fake.general))) == 3
+
+
+async def test_a_restart_does_not_answer_the_same_message_again(tmp_path, fake: FakeDiscord):
+    settings = discord_settings(tmp_path, fake)
+    async with bot_with(settings) as bot:
+        post = await fake.user_message(fake.general, FRAMING)
+        await reply_sent(bot, post)
+    async with bot_with(settings) as bot:
+        await fake.redeliver(post)
+        await fake.user_message(fake.general, ORDINARY)  # a barrier: judged after the re-delivered one
+        barrier = await fake.user_message(fake.general, ORDINARY + " Really.")
+        await judged(bot, barrier)
+        assert len(created_in(fake, fake.general)) == 1
+        assert len(fake.identifies) == 2
+
+
+async def test_a_429_on_the_reply_is_waited_out(tmp_path, fake: FakeDiscord):
+    fake.rate_limit("POST", rf"/channels/{fake.general}/messages$", retry_after=0.2)
+    async with bot_with(discord_settings(tmp_path, fake)) as bot:
+        post = await fake.user_message(fake.general, FRAMING)
+        await reply_sent(bot, post)
+        statuses = [r.status for r in fake.requests if r.path.endswith(f"/channels/{fake.general}/messages")]
+        assert statuses == [429, 200]
+
+
+async def test_a_deleted_message_is_gone_from_the_database(tmp_path, fake: FakeDiscord):
+    settings = discord_settings(tmp_path, fake)
+    secret = "My very personal note about the AI race with China, please forget it."
+    async with bot_with(settings) as bot:
+        msg = await fake.user_message(fake.general, secret, author=fake.bob)
+        await judged(bot, msg)
+        assert (await bot.resources.store.get_post("discord", msg["id"])).text == secret
+        await fake.delete_message(fake.general, int(msg["id"]))
+        await eventually(lambda: _is_none(bot.resources.store.get_post("discord", msg["id"])), what="the deletion")
+    with sqlite3.connect(settings.storage.path) as db:
+        rows = db.execute("SELECT text FROM posts WHERE post_id = ?", (msg["id"],)).fetchall()
+    assert rows == [(None,)]
+    with open(settings.storage.path, "rb") as fh:
+        assert secret.encode() not in fh.read()
+
+
+async def _is_none(coro) -> bool:
+    return await coro is None
+
+
+async def test_an_opted_out_user_is_ignored_and_a_thread_reply_lands_in_the_thread(tmp_path, fake: FakeDiscord):
+    async with bot_with(discord_settings(tmp_path, fake)) as bot:
+        iid = await fake.slash("optout", user=fake.bob)
+        await fake.wait_for(lambda: fake.callback(iid), what="the /optout answer")
+        ignored = await fake.user_message(fake.thread, FRAMING, author=fake.bob)
+        post = await fake.user_message(fake.thread, FRAMING_2)  # alice, same thread: answered
+        row = await reply_sent(bot, post)
+        assert await bot.resources.store.get_post("discord", ignored["id"]) is None
+        replies = created_in(fake, fake.thread)
+        assert len(replies) == 1 and replies[0].body["message_reference"]["message_id"] == int(post["id"])
+        stored = await bot.resources.store.get_post("discord", post["id"])
+        assert stored.thread_id == str(fake.thread) and stored.channel_id == str(fake.general)
+        assert row["thread_id"] == str(fake.thread)
