@@ -30,7 +30,9 @@ FALLBACK = "Something went wrong on my side; it has been logged."
 
 
 class RedditHook(Protocol):
-    """What the Discord side needs from the Reddit adapter: post an approved counterpoint, return its id."""
+    """What the Discord side needs from the Reddit adapter (bot.reddit.RedditFrontDoor): post an approved
+    counterpoint and return the comment's id. It records Pipeline.sent / Pipeline.failed itself (an uncertain
+    send keeps the claim), and raises an exception whose str() is one sentence for the moderator."""
 
     async def reply(self, decision: Decision) -> str: ...
 
@@ -180,6 +182,24 @@ class CounterpointBot(commands.Bot):
             log.warning("could not sync slash commands (%s); the old ones stay until the next start", exc)
             return
         log.info("synced %d application commands %s", len(synced), f"to guild {dev}" if dev else "globally")
+
+    async def notify_moderators(self, text: str) -> bool:
+        """A plain note to discord.mod_channel (the Reddit door reports a disabled subreddit this way)."""
+        cid = self.settings.discord.mod_channel
+        channel: Any = self.get_channel(int(cid)) if cid.isdigit() else None
+        if not isinstance(channel, discord.abc.Messageable):
+            log.warning("no moderator channel for a note: %s", text)
+            return False
+        try:
+            await channel.send(text[:2000], allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException as exc:
+            log.warning("could not post a note to the moderators: %s", exc)
+            return False
+        return True
+
+    async def review_queued(self, decision: Decision) -> None:
+        """Something (e.g. the Reddit door) queued a review: the moderation cog posts it with its buttons."""
+        self.dispatch("counterpoint_review", int(decision.extra.get("review_id", 0) or 0))
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s in %d servers", self.user, len(self.guilds))

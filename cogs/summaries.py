@@ -4,8 +4,6 @@ notes on long threads, follow up with the summary and numbered jump links."""
 from __future__ import annotations
 
 import asyncio
-import importlib
-import inspect
 import logging
 import re
 import time
@@ -24,7 +22,6 @@ from cogs.render import summary_pieces
 
 if TYPE_CHECKING:
     from bot.discord_bot import CounterpointBot
-    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +41,19 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
     return (now or utcnow()) - timedelta(**{_UNITS[m.group(2).lower()]: int(m.group(1))})
 
 
-async def fetch_reddit_thread(settings: Settings, url: str) -> tuple[Thread, list[Post]]:
-    """Hook into the Reddit adapter: `bot.reddit.fetch_thread(settings, url) -> (Thread, [Post])`, sync or async."""
+async def fetch_reddit_thread(reddit: Any, url: str) -> tuple[Thread, list[Post]]:
+    """Through the Reddit front door's `summarize_url(url) -> (Thread, [Post])`; its failures become one sentence."""
     if not is_reddit_url(url):
         raise InputError("That is not a Reddit thread URL (https://www.reddit.com/r/<sub>/comments/<id>/...).")
-    fetch = getattr(_reddit_module(), "fetch_thread", None) if settings.has_reddit else None
+    fetch = getattr(reddit, "summarize_url", None)
     if fetch is None:
         raise InputError("Reddit is not configured on this bot.")
-    result: Any = fetch(settings, url)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
-
-
-def _reddit_module() -> Any:
     try:
-        return importlib.import_module("bot.reddit")
-    except ImportError:
-        return None
+        thread, posts = await fetch(url)
+    except Exception as exc:  # the Reddit adapter's own errors (str() is one sentence), told to the user
+        log.warning("Reddit thread %s: %s", url, exc)
+        raise InputError(f"Reddit did not give me that thread: {str(exc)[:300]}") from exc
+    return thread, posts
 
 
 class Progress:
@@ -126,7 +118,7 @@ class Summaries(commands.Cog):
         after = parse_since(since) if since else None  # a typo is answered before deferring, privately
         await interaction.response.defer(ephemeral=not public, thinking=True)
         if url:
-            thread, posts = await fetch_reddit_thread(self.bot.settings, url)
+            thread, posts = await fetch_reddit_thread(self.bot.reddit, url)
             await self._send_summary(interaction, posts, thread.thread_id, ephemeral=not public)
             return
         channel = interaction.channel
