@@ -133,9 +133,7 @@ class Settings(BaseSettings):
     # secrets and identities under their conventional names, never in the TOML
     discord_token: SecretStr | None = Field(None, validation_alias=AliasChoices("DISCORD_TOKEN"))
     reddit_client_id: SecretStr | None = Field(None, validation_alias=AliasChoices("REDDIT_CLIENT_ID"))
-    reddit_client_secret: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("REDDIT_CLIENT_SECRET")
-    )
+    reddit_client_secret: SecretStr | None = Field(None, validation_alias=AliasChoices("REDDIT_CLIENT_SECRET"))
     reddit_username: str | None = Field(None, validation_alias=AliasChoices("REDDIT_USERNAME"))
     reddit_password: SecretStr | None = Field(None, validation_alias=AliasChoices("REDDIT_PASSWORD"))
     reddit_user_agent: str | None = Field(None, validation_alias=AliasChoices("REDDIT_USER_AGENT"))
@@ -172,16 +170,18 @@ class Settings(BaseSettings):
         return f"python:counterpoint-bot:v{__version__} (by /u/{who})"
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: str | Path, what: str = "Config file") -> dict[str, Any]:
+    """Every TOML file the bot reads (settings, the source library) goes through here: one error style."""
+    p = Path(path)
     try:
-        with path.open("rb") as fh:
+        with p.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError(f"Config file {path} does not exist.") from None
+        raise ConfigError(f"{what} {p} does not exist.") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"Config file {path} is not valid TOML: {exc}.") from None
+        raise ConfigError(f"{what} {p} is not valid TOML: {exc}.") from None
     except OSError as exc:
-        raise ConfigError(f"Config file {path} cannot be read: {exc.strerror}.") from None
+        raise ConfigError(f"{what} {p} cannot be read: {exc.strerror}.") from None
 
 
 def _describe(error: Any, path: Path) -> str:
@@ -220,7 +220,7 @@ def resolve_config_path(path: str | Path | None) -> Path:
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     """Load and validate; raise ConfigError with one sentence naming the key and the file."""
     cfg = resolve_config_path(path)
-    data = _read_toml(cfg) if cfg.exists() or path else {}
+    data = read_toml(cfg) if cfg.exists() or path else {}
     data.update(overrides)
     data["config_path"] = str(cfg)
     try:

@@ -6,7 +6,6 @@ The library is the bot's whole world of citable links: a counterpoint may only c
 from __future__ import annotations
 
 import logging
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from bot.errors import ConfigError
 from bot.library_file import Theme, check_source_values, is_http_url, parse_openers, parse_source, parse_theme
 from bot.models import Source
 from bot.retrieval import Ranker
+from bot.settings import read_toml
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +45,7 @@ class Library:
     def load(cls, path: str | Path) -> Library:
         """Read and validate a library file; ConfigError names the file, the entry and the field."""
         p = Path(path)
-        try:
-            with p.open("rb") as fh:
-                data = tomllib.load(fh)
-        except FileNotFoundError:
-            raise ConfigError(f"Source library {p} does not exist.") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"Source library {p} is not valid TOML: {exc}.") from None
-        except OSError as exc:
-            raise ConfigError(f"Source library {p} cannot be read: {exc.strerror}.") from None
+        data = read_toml(p, "Source library")
         return cls.from_dict(data, origin=str(p))
 
     @classmethod
