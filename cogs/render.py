@@ -137,7 +137,8 @@ def mydata_pieces(data: Mapping[str, Any], *, max_texts: int = 20) -> list[str]:
 
 
 def fit_embed(embed: discord.Embed) -> discord.Embed:
-    """Clip every part to its limit, then trim the description until the whole embed fits 6,000 characters."""
+    """Clip every part to its limit; then, until the whole embed fits 6,000 characters, shorten the description,
+    drop trailing fields, and shorten the description further."""
     if embed.title:
         embed.title = clip(embed.title, TITLE_LIMIT)
     if embed.description:
@@ -148,7 +149,16 @@ def fit_embed(embed: discord.Embed) -> discord.Embed:
         embed.add_field(name=clip(f.name or "-", 256), value=clip(f.value or "-", FIELD_LIMIT), inline=bool(f.inline))
     if embed.footer.text:
         embed.set_footer(text=clip(embed.footer.text, FOOTER_LIMIT), icon_url=embed.footer.icon_url)
+    _trim_description(embed, keep=1000)  # the text matters most: shorten it, but not below 1,000 characters
+    while len(embed) > EMBED_TOTAL and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+    _trim_description(embed, keep=1)
+    return embed
+
+
+def _trim_description(embed: discord.Embed, *, keep: int) -> None:
     excess = len(embed) - EMBED_TOTAL
     if excess > 0 and embed.description:
-        embed.description = clip(embed.description, max(len(embed.description) - excess, 1))
-    return embed
+        embed.description = clip(
+            embed.description, max(len(embed.description) - excess, min(keep, len(embed.description)))
+        )

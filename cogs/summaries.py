@@ -7,6 +7,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -59,14 +60,16 @@ async def fetch_reddit_thread(reddit: Any, url: str) -> tuple[Thread, list[Post]
 class Progress:
     """The Summarizer's progress callback (sync): edits the deferred response now and then, never concurrently."""
 
-    def __init__(self, interaction: discord.Interaction[Any], count: int) -> None:
-        self.interaction, self.count = interaction, count
+    def __init__(
+        self, interaction: discord.Interaction[Any], count: int, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.interaction, self.count, self.clock = interaction, count, clock
         self.shown = False
         self._last = 0.0
         self._task: asyncio.Task[None] | None = None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if now - self._last < PROGRESS_EVERY or (self._task is not None and not self._task.done()):
             return
         self._last = now

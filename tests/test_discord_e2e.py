@@ -199,3 +199,35 @@ async def test_an_opted_out_user_is_ignored_and_a_thread_reply_lands_in_the_thre
         stored = await bot.resources.store.get_post("discord", post["id"])
         assert stored.thread_id == str(fake.thread) and stored.channel_id == str(fake.general)
         assert row["thread_id"] == str(fake.thread)
+
+
+async def test_moderator_commands_are_checked_in_code_and_settings_apply(tmp_path, fake: FakeDiscord):
+    async with bot_with(discord_settings(tmp_path, fake, watch_channels=[])) as bot:
+        sync = fake.sent("PUT", r"/applications/\d+/commands$")[-1].body
+        names = {c["name"] for c in sync}
+        assert {"summarize", "Summarize thread", "watch", "settings", "modsummary", "stats", "review"} <= names
+        assert {"optout", "optin", "mydata"} <= names
+        watch = next(c for c in sync if c["name"] == "watch")
+        assert int(watch["default_member_permissions"]) == 1 << 5  # a hint only: the check runs in code too
+
+        add = [{"name": "add", "type": 1, "options": [{"name": "channel", "type": 7, "value": str(fake.general)}]}]
+        refused = await fake.slash("watch", add, user=fake.bob)
+        answer = (await fake.wait_for(lambda: fake.callback(refused), what="the refusal"))["data"]
+        assert answer["flags"] == 64 and "for moderators" in answer["content"]
+        assert await bot.resources.store.watched() == []
+
+        ok = await fake.slash("watch", add, user=fake.moderator, moderator=True)
+        await fake.wait_for(lambda: fake.callback(ok), what="/watch add")
+        assert await bot.resources.store.watched() == [(str(bot.guilds[0].id), str(fake.general))]
+        opts = [{"name": "mode", "type": 3, "value": "shadow"}, {"name": "cooldown", "type": 4, "value": 60}]
+        done = await fake.slash("settings", opts, user=fake.moderator, moderator=True)
+        text = (await fake.wait_for(lambda: fake.callback(done), what="/settings"))["data"]["content"]
+        assert "mode: shadow" in text and "cooldown: 60 s" in text
+
+        post = await fake.user_message(fake.general, FRAMING)
+        assert (await reply_sent(bot, post))["kind"] == "shadow"  # watched by command, mode from /settings
+        assert created_in(fake, fake.general) == []
+
+        stats = await fake.slash("stats", user=fake.moderator, moderator=True)
+        embed = (await fake.wait_for(lambda: fake.callback(stats), what="/stats"))["data"]["embeds"][0]
+        assert {"name": "Framing detections", "value": "1", "inline": True} in embed["fields"]
