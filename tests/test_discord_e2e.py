@@ -231,3 +231,58 @@ async def test_moderator_commands_are_checked_in_code_and_settings_apply(tmp_pat
         stats = await fake.slash("stats", user=fake.moderator, moderator=True)
         embed = (await fake.wait_for(lambda: fake.callback(stats), what="/stats"))["data"]["embeds"][0]
         assert {"name": "Framing detections", "value": "1", "inline": True} in embed["fields"]
+
+
+async def test_edits_and_bulk_deletes_reach_the_store(tmp_path, fake: FakeDiscord):
+    async with bot_with(discord_settings(tmp_path, fake)) as bot:
+        store = bot.resources.store
+        a = await fake.user_message(fake.general, ORDINARY)
+        b = await fake.user_message(fake.general, ORDINARY + " Again.")
+        await judged(bot, b)
+        await fake.edit_message(int(a["id"]), "edited words")
+        await eventually(lambda: _equals(_text(store, a["id"]), "edited words"), what="the edit")
+        await fake.bulk_delete(fake.general, [int(a["id"]), int(b["id"])])
+        await eventually(lambda: _equals(store.thread_posts("discord", str(fake.general)), []), what="bulk delete")
+
+
+async def _text(store, post_id: str) -> str | None:
+    post = await store.get_post("discord", post_id)
+    return post.text if post else None
+
+
+async def test_other_bots_are_never_answered_and_a_refused_send_releases_the_claim(tmp_path, fake: FakeDiscord):
+    fake.fail("POST", rf"/channels/{fake.general}/messages$", status=403)
+    other_bot = {**fake.bob, "id": "920000000000000009", "username": "rssbot", "bot": True}
+    async with bot_with(discord_settings(tmp_path, fake)) as bot:
+        from_bot = await fake.user_message(fake.general, FRAMING, author=other_bot)
+        refused = await fake.user_message(fake.general, FRAMING_2)
+        await fake.wait_for(lambda: [r for r in fake.requests if r.status == 403], what="the refused send")
+        await eventually(lambda: _is_none(bot.resources.store.get_reply("discord", refused["id"])), what="release")
+        assert await bot.resources.store.get_verdict("discord", from_bot["id"]) is None  # stored, never judged
+        assert (await bot.resources.store.get_post("discord", from_bot["id"])).author_is_bot
+        assert created_in(fake, fake.general) == []
+
+
+async def test_shadow_without_a_moderator_channel_keeps_the_item_in_the_review_queue(tmp_path, fake: FakeDiscord):
+    async with bot_with(discord_settings(tmp_path, fake, mode="shadow", mod_channel="")) as bot:
+        post = await fake.user_message(fake.general, FRAMING)
+        pending = await eventually(bot.resources.store.pending_reviews, what="a queued review")
+        assert pending[0]["post_id"] == post["id"] and pending[0]["payload"]["counterpoint"]["citations"]
+        assert await bot.resources.store.get_reply("discord", post["id"]) is None
+        assert fake.sent() == []
+
+
+async def test_context_menu_summarizes_and_reddit_urls_need_reddit(tmp_path, fake: FakeDiscord):
+    async with bot_with(discord_settings(tmp_path, fake)) as bot:
+        target = fake.message_payload(fake.thread, fake.bob, "Is the open-weight gap really four months?")
+        fake.message_payload(fake.thread, fake.alice, "Epoch says so, on average since January.")
+        iid = await fake.context_menu("Summarize thread", target)
+        follow = await fake.wait_request("POST", rf"/webhooks/\d+/itoken-{iid}$")
+        assert fake.callback(iid)["data"]["flags"] & 64 and follow.body["flags"] & 64  # only the caller sees it
+        assert f"/{fake.thread}/{target['id']}>" in follow.body["content"]
+
+        url = [{"name": "url", "type": 3, "value": "https://www.reddit.com/r/LocalLLaMA/comments/abc123/x/"}]
+        iid = await fake.slash("summarize", url)
+        said = await fake.wait_request("POST", rf"/webhooks/\d+/itoken-{iid}$")
+        assert said.body["content"] == "Reddit is not configured on this bot." and said.body["flags"] == 64
+        assert bot.reddit is None

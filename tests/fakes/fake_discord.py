@@ -297,6 +297,12 @@ class FakeDiscord:
         data = {"id": str(message_id), "channel_id": str(channel_id), "guild_id": str(GUILD_ID)}
         await self.dispatch("MESSAGE_DELETE", data)
 
+    async def bulk_delete(self, channel_id: int, message_ids: list[int]) -> None:
+        for mid in message_ids:
+            self.messages.pop(mid, None)
+        data = {"ids": [str(m) for m in message_ids], "channel_id": str(channel_id), "guild_id": str(GUILD_ID)}
+        await self.dispatch("MESSAGE_DELETE_BULK", data)
+
     async def edit_message(self, message_id: int, content: str) -> None:
         msg = self.messages[message_id]
         msg.update(content=content, edited_timestamp=iso())
