@@ -1,0 +1,142 @@
+"""Reddit values without praw: typed errors, stream bookmarks, praw object -> Post, `!optout`.
+
+Conversion reads only what a listing already delivered (`vars(item)`), never a lazy praw attribute, so it cannot
+trigger a network call; it runs inside the worker thread that owns praw (bot/reddit.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.errors import CounterpointError
+from bot.models import Post
+
+log = logging.getLogger(__name__)
+
+REDDIT_WEB = "https://www.reddit.com"
+DELETED = frozenset({"[deleted]", "[removed]"})
+KNOWN_BOTS = frozenset({"automoderator"})
+_OPTOUT = re.compile(r"^\s*!opt-?out\b", re.IGNORECASE)
+
+
+class RedditError(CounterpointError):
+    """Reddit did not do what was asked; the message is one sentence a moderator can read."""
+
+
+class RedditForbidden(RedditError):
+    """403: the bot is banned, the subreddit is private, or it does not allow bots."""
+
+
+class RedditNotFound(RedditError):
+    """The subreddit, thread or comment does not exist (or is not a Reddit thread URL)."""
+
+
+class RedditAuthError(RedditError):
+    """Reddit rejected the credentials (or none allow posting)."""
+
+
+class RedditUnavailable(RedditError):
+    """5xx, 429 or a network failure that outlasted the retries: try again later."""
+
+
+class RedditRejected(RedditError):
+    """A definite no for this one item (deleted, locked, archived, too old): nothing was posted."""
+
+
+class RedditUncertain(RedditError):
+    """A reply may or may not have been posted and we could not check: its claim is kept so it is never re-sent."""
+
+
+def id_number(fullname: str | None) -> int:
+    """Reddit ids are base36 counters: t1_k3 -> int('k3', 36). 0 for anything else."""
+    if not fullname or "_" not in fullname:
+        return 0
+    try:
+        return int(fullname.split("_", 1)[1], 36)
+    except ValueError:
+        return 0
+
+
+def order_key(post: Post) -> tuple[float, int]:
+    """Listing order: creation second, then the id counter (ties within a second are common)."""
+    return (post.created_at.timestamp(), id_number(post.post_id))
+
+
+@dataclass(frozen=True, slots=True)
+class Bookmark:
+    """The newest item of one stream that was handled. Stored as the checkpoint reddit:<sub>:<kind>."""
+
+    fullname: str | None
+    created: float
+
+    @classmethod
+    def of(cls, post: Post) -> Bookmark:
+        return cls(post.post_id, post.created_at.timestamp())
+
+    def precedes(self, post: Post) -> bool:
+        """True when `post` is newer than the bookmark, i.e. not handled yet."""
+        return order_key(post) > (self.created, id_number(self.fullname))
+
+    def dumps(self) -> str:
+        return json.dumps({"fullname": self.fullname, "created": self.created})
+
+    @classmethod
+    def loads(cls, raw: str | None) -> Bookmark | None:
+        if not raw:
+            return None
+        try:
+            data = json.loads(raw)
+            return cls(data.get("fullname") or None, float(data.get("created") or 0.0))
+        except (ValueError, TypeError, AttributeError):
+            log.warning("Reddit: ignoring an unreadable stream checkpoint %r", raw[:80])
+            return None
+
+
+EMPTY = Bookmark(None, 0.0)  # the listing was empty when we first looked: everything after is new
+
+
+def is_optout(text: str) -> bool:
+    return bool(_OPTOUT.match(text or ""))
+
+
+def is_bot_name(name: str, me: str) -> bool:
+    low = name.lower()
+    return low in KNOWN_BOTS or (bool(me) and low == me.lower())
+
+
+def _clean(text: Any) -> str:
+    text = str(text or "")
+    return "" if text.strip() in DELETED else text
+
+
+def thing_to_post(item: Any, *, me: str) -> Post:
+    """A praw Comment or Submission (already loaded) -> Post. post_id is the fullname; thread_id the submission's."""
+    d = vars(item)
+    author = d.get("author")
+    name = str(author) if author is not None else "[deleted]"
+    submission = "title" in d
+    if submission:
+        fullname = f"t3_{d['id']}"
+        text = "\n\n".join(x for x in (_clean(d.get("title")), _clean(d.get("selftext"))) if x.strip())
+        thread, parent = fullname, None
+    else:
+        fullname = f"t1_{d['id']}"
+        text, thread, parent = _clean(d.get("body")), str(d.get("link_id") or ""), d.get("parent_id")
+    return Post(
+        platform="reddit",
+        post_id=fullname,
+        thread_id=thread,
+        author_id=name,
+        author_name=name,
+        text=text,
+        created_at=datetime.fromtimestamp(float(d["created_utc"]), UTC),
+        channel_id=str(d.get("subreddit") or ""),
+        parent_id=str(parent) if parent else None,
+        author_is_bot=is_bot_name(name, me),
+        url=REDDIT_WEB + str(d["permalink"]) if d.get("permalink") else "",
+    )
