@@ -90,7 +90,7 @@ class Watcher(commands.Cog):
         if stored is not None and stored.text:
             return stored.text
         resolved = message.reference.resolved if message.reference else None
-        return resolved.content or None if isinstance(resolved, discord.Message) else None
+        return (resolved.content or None) if isinstance(resolved, discord.Message) else None
 
     async def _remember_thread(self, channel: Any, post: Post) -> None:
         """Thread names for the digest, written once per thread and process."""
@@ -104,14 +104,18 @@ class Watcher(commands.Cog):
 
 
 def review_payload(decision: Decision, why: str) -> dict[str, Any]:
-    """The same payload shape the pipeline queues, so every review renders alike."""
+    """The payload shape Pipeline._queue writes, so every review renders and approves alike (a public
+    Pipeline.queue(decision, why) would replace this copy; see the issue report)."""
     post = decision.post
-    return {
+    payload: dict[str, Any] = {
         "text": post.text, "author": post.author_name, "thread_id": post.thread_id, "channel_id": post.channel_id,
         "guild_id": post.guild_id, "url": post.url, "reason": why,
-        "verdict": verdict_to_dict(decision.verdict) if decision.verdict else None,
-        "counterpoint": counterpoint_to_dict(decision.counterpoint) if decision.counterpoint else None,
     }  # fmt: skip
+    if decision.verdict is not None:
+        payload["verdict"] = verdict_to_dict(decision.verdict)
+    if decision.counterpoint is not None:  # Pipeline.approve needs it; without one there is nothing to approve
+        payload["counterpoint"] = counterpoint_to_dict(decision.counterpoint)
+    return payload
 
 
 async def setup(bot: CounterpointBot) -> None:

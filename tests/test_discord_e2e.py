@@ -147,14 +147,16 @@ async def test_a_restart_does_not_answer_the_same_message_again(tmp_path, fake: 
     settings = discord_settings(tmp_path, fake)
     async with bot_with(settings) as bot:
         post = await fake.user_message(fake.general, FRAMING)
-        await reply_sent(bot, post)
+        reply = fake.messages[int((await reply_sent(bot, post))["reply_id"])]
     async with bot_with(settings) as bot:
         await fake.redeliver(post)
-        await fake.user_message(fake.general, ORDINARY)  # a barrier: judged after the re-delivered one
-        barrier = await fake.user_message(fake.general, ORDINARY + " Really.")
+        barrier = await fake.user_message(fake.general, ORDINARY)  # judged after the re-delivered one
         await judged(bot, barrier)
         assert len(created_in(fake, fake.general)) == 1
         assert len(fake.identifies) == 2
+        # the buttons of a reply sent before the restart still work (persistent view)
+        await fake.click(reply, "cp:vote:up", user=fake.bob)
+        await eventually(lambda: _equals(bot.resources.store.votes_for("discord", reply["id"]), (1, 0)))
 
 
 async def test_a_429_on_the_reply_is_waited_out(tmp_path, fake: FakeDiscord):
@@ -286,3 +288,21 @@ async def test_context_menu_summarizes_and_reddit_urls_need_reddit(tmp_path, fak
         said = await fake.wait_request("POST", rf"/webhooks/\d+/itoken-{iid}$")
         assert said.body["content"] == "Reddit is not configured on this bot." and said.body["flags"] == 64
         assert bot.reddit is None
+
+
+async def test_review_buttons_work_after_a_restart_and_are_posted_once(tmp_path, fake: FakeDiscord):
+    settings = discord_settings(tmp_path, fake)
+    async with bot_with(settings) as bot:
+        await reply_sent(bot, await fake.user_message(fake.general, FRAMING))
+        held = await fake.user_message(fake.general, FRAMING_2)
+        await fake.wait_for(lambda: reviews_in(fake), what="the review item")
+    review_msg = next(m for m in fake.messages.values() if m["channel_id"] == str(fake.mods) and m["components"])
+    reject = review_msg["components"][0]["components"][1]["custom_id"]
+    async with bot_with(settings) as bot:
+        await bot.get_cog("Moderation").announcer.announce_pending()
+        assert len(reviews_in(fake)) == 1  # the checkpoint: not posted again
+        iid = await fake.click(review_msg, reject, user=fake.moderator, moderator=True)
+        await fake.wait_request("PATCH", rf"/webhooks/\d+/itoken-{iid}/messages/@original")
+        review = (await bot.resources.store.pending_reviews()) or [None]
+        assert review == [None] and (await bot.resources.store.stats())["rejected"] == 1
+        assert await bot.resources.store.get_reply("discord", held["id"]) is None
