@@ -83,3 +83,29 @@ def test_run_without_credentials_explains_what_to_set(capsys, monkeypatch):
     assert main(["run"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and "DISCORD_TOKEN" in err[1] and "REDDIT_CLIENT_ID" in err[2] and "demo" in err[2]
+
+
+async def test_run_starts_the_reddit_door_at_its_hook_and_stops_it(tmp_path, monkeypatch, caplog):
+    from bot.app import build_resources
+    from bot.commands import run as run_command
+    from bot.settings import load_settings
+    from tests.fakes.discord_kit import unused_port
+
+    monkeypatch.setenv("REDDIT_CLIENT_ID", "id")
+    monkeypatch.setenv("REDDIT_CLIENT_SECRET", "secret")
+    settings = load_settings(
+        None,
+        llm={"base_url": f"http://127.0.0.1:{unused_port()}/v1", "connect_timeout": 0.5},
+        storage={"path": str(tmp_path / "r.sqlite3")},
+        reddit={"subreddits": []},
+    )
+    assert settings.has_reddit and not settings.has_discord
+    caplog.set_level("INFO")
+    async with build_resources(settings) as resources:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_command._serve(resources, stop))
+        await asyncio.sleep(0.3)
+        assert not task.done()
+        stop.set()
+        assert await asyncio.wait_for(task, 10) == 0
+    assert "running: reddit" in caplog.text and "stopped" in caplog.text
