@@ -111,8 +111,8 @@ async def tell(interaction: discord.Interaction[Any], text: str) -> None:
 
 async def report(interaction: discord.Interaction[Any], error: BaseException, where: str) -> None:
     """The error boundary for interactions (commands, buttons, modals)."""
-    expected = isinstance(error, app_commands.CheckFailure | app_commands.CommandOnCooldown)
-    if expected:
+    cause = getattr(error, "original", None) or error
+    if isinstance(cause, app_commands.CheckFailure | app_commands.CommandOnCooldown | InputError):  # not a fault
         log.info("%s refused for user %s: %s", where, interaction.user.id if interaction.user else "?", error)
     else:
         log.error("%s failed", where, exc_info=error)

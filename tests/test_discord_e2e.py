@@ -44,6 +44,7 @@ async def test_framing_message_gets_exactly_one_reply_and_ordinary_none(tmp_path
         assert ids == ["cp:vote:up", "cp:vote:down", "cp:dismiss"]
         stored = await reply_sent(bot, post)
         assert stored["reply_id"]
+        assert reply.headers["Authorization"] == "Bot fake-token" and fake.heartbeats >= 1
 
 
 def reviews_in(fake: FakeDiscord) -> list:
@@ -233,6 +234,11 @@ async def test_moderator_commands_are_checked_in_code_and_settings_apply(tmp_pat
         stats = await fake.slash("stats", user=fake.moderator, moderator=True)
         embed = (await fake.wait_for(lambda: fake.callback(stats), what="/stats"))["data"]["embeds"][0]
         assert {"name": "Framing detections", "value": "1", "inline": True} in embed["fields"]
+
+        digest = await fake.slash("modsummary", user=fake.moderator, moderator=True)
+        piece = (await fake.wait_request("POST", rf"/webhooks/\d+/itoken-{digest}$")).body
+        assert "Moderator digest" in piece["content"] and "Framing detections__: 1" in piece["content"]
+        assert f"/{fake.general}/{post['id']}>)" in piece["content"] and piece["flags"] & 64
 
 
 async def test_edits_and_bulk_deletes_reach_the_store(tmp_path, fake: FakeDiscord):
