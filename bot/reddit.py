@@ -278,7 +278,14 @@ class RedditClient:
 
 class RedditFrontDoor(RedditDoor):
     """The Reddit front door: `await door.run(stop)` watches; `reply(decision)` and `summarize_url(url)` serve
-    the Discord review queue and /summarize. See RedditDoor for the behaviour."""
+    the Discord review queue and /summarize; `await door.aclose()` stops the praw thread. See RedditDoor.
+
+    resources: bot.app.Resources (settings, store, pipeline are used). ConfigError without Reddit credentials.
+    notify:    `async (text) -> None`, one sentence for the moderators (a subreddit disabled after a 403, rejected
+               credentials); each situation is told once. Without it the text is logged.
+    on_queued: `async (decision) -> None`, called when a Reddit post went to the review queue (the review id is
+               decision.extra["review_id"]); optional, the queue is in the store either way.
+    client:    a RedditClient to share, or a stand-in for tests; one is built from the settings by default."""
 
     def __init__(
         self,

@@ -65,9 +65,15 @@ async def test_a_403_disables_the_subreddit_and_tells_the_moderators_once(fake, 
 
     asked = fake.count("GET", "/r/ai/")
     rec2 = Recorder()
-    async with running(settings, rec2) as (door, _):
+    async with running(settings, rec2) as (door, res):
         await cycles(door, 3)
-    assert rec2.notices == [] and fake.count("GET", "/r/ai/") == asked  # stays disabled, told once
+        assert rec2.notices == [] and fake.count("GET", "/r/ai/") == asked  # stays disabled, told once
+        fake.forbidden.clear()  # the subreddit's moderators let the bot in; ours re-enable it
+        await door.enable("ai")
+        await eventually(lambda: res.store.get_checkpoint("reddit:ai:comments"), what="r/ai watched again")
+        back = fake.add_comment(fake.add_submission("ai", "Welcome back"), FRAMING)
+        await eventually(lambda: rec2.queued, what="a post from r/ai queued again")
+    assert rec2.queued[0].post.post_id == back and rec2.notices == []
 
 
 async def test_a_403_on_a_reply_disables_frees_the_claim_and_notifies(fake, tmp_path):
