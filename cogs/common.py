@@ -23,9 +23,10 @@ def bot_of(interaction: discord.Interaction[Any]) -> CounterpointBot:
     return cast("CounterpointBot", interaction.client)
 
 
-def message_to_post(message: discord.Message) -> Post:
-    """thread_id is the thread (or the channel when there is none); channel_id is always the parent channel."""
-    channel = message.channel
+def message_to_post(message: discord.Message, channel: Any = None) -> Post:
+    """thread_id is the thread (or the channel when there is none); channel_id is always the parent channel.
+    `channel`: the message's channel when discord.py only had a partial one for it."""
+    channel = channel or message.channel
     parent = channel.parent_id if isinstance(channel, discord.Thread) else None
     ref = message.reference
     return Post(

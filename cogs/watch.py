@@ -45,15 +45,29 @@ class Watcher(commands.Cog):
         me = self.bot.user
         if message.guild is None or (me is not None and message.author.id == me.id):
             return
-        if message.type not in ANSWERABLE or not await self.is_watched(message.channel):
+        if message.type not in ANSWERABLE:
             return
-        post = message_to_post(message)
-        await self._remember_thread(message.channel, post)
+        channel = await self._full_channel(message.channel)
+        if not await self.is_watched(channel):
+            return
+        post = message_to_post(message, channel)
+        await self._remember_thread(channel, post)
         pipeline = self.bot.resources.pipeline
         policy = await pipeline.policy("discord", post.guild_id, post.channel_id)
         decision = await pipeline.handle(post, policy=policy, parent_text=await self._parent_text(message, post))
         log.debug("message %s: %s (%s)", post.post_id, decision.action, decision.reason)
-        await self.carry_out(decision, message.channel)
+        await self.carry_out(decision, channel)
+
+    async def _full_channel(self, channel: Any) -> Any:
+        """A thread discord.py has not cached (e.g. revived from the archive) arrives as a PartialMessageable,
+        without its parent: fetch it once so the parent channel's watch and settings apply."""
+        if not isinstance(channel, discord.PartialMessageable):
+            return channel
+        try:
+            return await self.bot.fetch_channel(channel.id)
+        except discord.HTTPException as exc:
+            log.warning("channel %s is not readable: %s", channel.id, exc)
+            return channel
 
     async def carry_out(self, decision: Decision, channel: discord.abc.Messageable) -> None:
         if decision.action == "reply":

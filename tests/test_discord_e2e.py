@@ -312,3 +312,14 @@ async def test_review_buttons_work_after_a_restart_and_are_posted_once(tmp_path,
         review = (await bot.resources.store.pending_reviews()) or [None]
         assert review == [None] and (await bot.resources.store.stats())["rejected"] == 1
         assert await bot.resources.store.get_reply("discord", held["id"]) is None
+
+
+async def test_a_thread_unknown_to_the_cache_is_fetched_and_watched_through_its_parent(tmp_path, fake: FakeDiscord):
+    async with bot_with(discord_settings(tmp_path, fake)) as bot:
+        revived = fake.add_thread(fake.general, "old-thread")
+        post = await fake.user_message(revived, FRAMING)
+        await reply_sent(bot, post)
+        assert fake.sent("GET", rf"/channels/{revived}$")
+        stored = await bot.resources.store.get_post("discord", post["id"])
+        assert (stored.thread_id, stored.channel_id) == (str(revived), str(fake.general))
+        assert len(created_in(fake, revived)) == 1

@@ -184,6 +184,13 @@ class FakeDiscord:
                 "thread_metadata": {"archived": False, "auto_archive_duration": 1440, "archive_timestamp": iso(),
                                     "locked": False}}  # fmt: skip
 
+    def add_thread(self, parent: int, name: str) -> int:
+        """A thread the bot was never told about (not in GUILD_CREATE, no THREAD_CREATE), e.g. one revived from
+        the archive: discord.py sees its messages on a PartialMessageable and must fetch it."""
+        cid = self.snowflake()
+        self.channels[cid] = self._thread(cid, parent, name)
+        return cid
+
     def member(self, user: dict[str, Any], *, moderator: bool = False) -> dict[str, Any]:
         roles = [str(self.mod_role_id)] if moderator else []
         perms = EVERYONE_PERMS | (MANAGE_GUILD if moderator else 0)
