@@ -1,0 +1,1 @@
+"""Fault suite: what the user sees when the model, the database, a platform or the process itself fails."""
