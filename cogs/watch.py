@@ -60,7 +60,7 @@ class Watcher(commands.Cog):
 
     async def _full_channel(self, channel: Any) -> Any:
         """A thread discord.py has not cached (e.g. revived from the archive) arrives as a PartialMessageable,
-        without its parent: fetch it once so the parent channel's watch and settings apply."""
+        without its parent: fetch it (one GET per such message) so the parent channel's watch and settings apply."""
         if not isinstance(channel, discord.PartialMessageable):
             return channel
         try:
