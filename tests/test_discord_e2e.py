@@ -323,3 +323,47 @@ async def test_a_thread_unknown_to_the_cache_is_fetched_and_watched_through_its_
         stored = await bot.resources.store.get_post("discord", post["id"])
         assert (stored.thread_id, stored.channel_id) == (str(revived), str(fake.general))
         assert len(created_in(fake, revived)) == 1
+
+
+class StubReddit:
+    """Stands in for the Reddit front door (the RedditHook protocol): records what it was asked to post."""
+
+    def __init__(self, pipeline) -> None:
+        self.pipeline, self.asked = pipeline, []
+
+    async def reply(self, decision) -> str:
+        self.asked.append(decision)
+        await self.pipeline.sent(decision, "t1_reply")  # as the real door does
+        return "t1_reply"
+
+
+async def test_a_reddit_review_item_is_posted_to_the_moderators_and_approval_goes_to_the_reddit_hook(
+    tmp_path, fake: FakeDiscord
+):
+    from datetime import UTC, datetime
+
+    from bot.app import build_resources
+    from bot.models import Post
+    from bot.serialize import counterpoint_to_dict
+    from tests.fakes.discord_kit import running
+
+    settings = discord_settings(tmp_path, fake)
+    async with build_resources(settings) as resources:
+        post = Post("reddit", "t1_abc", "t3_x", "u9", "redditor", FRAMING, datetime.now(UTC), channel_id="LocalLLaMA")
+        await resources.store.add_post(post)
+        cp = await resources.composer.compose(post.text, await resources.detector.detect(post.text))
+        payload = {"text": post.text, "author": "redditor", "guild_id": "", "counterpoint": counterpoint_to_dict(cp)}
+        await resources.store.enqueue_review("reddit", "t1_abc", payload=payload)
+        hook = StubReddit(resources.pipeline)
+        async with running(resources, reddit=hook):
+            review = (await fake.wait_for(lambda: reviews_in(fake), what="the Reddit review item"))[0]
+            assert "(reddit)" in review.body["embeds"][0]["title"]
+            msg = next(m for m in fake.messages.values() if m["channel_id"] == str(fake.mods) and m["components"])
+            approve = msg["components"][0]["components"][0]["custom_id"]
+            await fake.click(msg, approve, user=fake.moderator, moderator=True)
+            await fake.wait_for(lambda: hook.asked, what="the Reddit hook to be asked")
+            edit = await fake.wait_request("PATCH", r"/webhooks/\d+/[^/]+/messages/@original")
+            assert "reply posted on Reddit" in edit.body["embeds"][0]["footer"]["text"]
+        assert hook.asked[0].post.post_id == "t1_abc" and hook.asked[0].counterpoint == cp
+        assert (await resources.store.get_reply("reddit", "t1_abc"))["status"] == "sent"
+        assert created_in(fake, fake.general) == []
