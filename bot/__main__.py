@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from bot import __version__
-from bot.errors import ConfigError, LLMError, StoreError
+from bot.errors import ConfigError, CounterpointError
 from bot.settings import load_settings
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"counterpoint: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (LLMError, StoreError) as exc:
+    except CounterpointError as exc:  # a model server, the database or Reddit is unavailable
         print(f"counterpoint: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     except KeyboardInterrupt:

@@ -117,16 +117,25 @@ class Pipeline:
             return Decision(post, verdict, "ignore", cp, reason="already answered")
         return Decision(post, verdict, "reply" if kind == "reply" else "shadow", cp, reason=why)
 
-    async def _queue(self, post: Post, verdict: Verdict, cp: Counterpoint, why: str) -> Decision:
-        payload = {
+    async def _queue(self, post: Post, verdict: Verdict | None, cp: Counterpoint | None, why: str) -> Decision:
+        payload: dict[str, Any] = {
             "text": post.text, "author": post.author_name, "thread_id": post.thread_id, "channel_id": post.channel_id,
             "guild_id": post.guild_id, "url": post.url, "reason": why,
-            "verdict": verdict_to_dict(verdict), "counterpoint": counterpoint_to_dict(cp),
         }  # fmt: skip
+        if verdict is not None:
+            payload["verdict"] = verdict_to_dict(verdict)
+        if cp is not None:  # approve() needs it; without one there is nothing to approve
+            payload["counterpoint"] = counterpoint_to_dict(cp)
         review_id = await self.store.enqueue_review(post.platform, post.post_id, payload=payload)
         if not review_id:
             return Decision(post, verdict, "ignore", cp, reason="not queued (deleted or opted out)")
         return Decision(post, verdict, "queue", cp, reason=why, extra={"review_id": str(review_id)})
+
+    async def requeue(self, decision: Decision, why: str) -> Decision:
+        """A claimed decision that cannot be carried out as planned (e.g. shadow mode with nowhere to show it)
+        goes to the review queue instead: the claim is freed and the item waits for a moderator."""
+        await self.failed(decision)
+        return await self._queue(decision.post, decision.verdict, decision.counterpoint, why)
 
     # --- carrying a decision out ------------------------------------------------------------------------------------
 

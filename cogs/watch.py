@@ -10,7 +10,6 @@ import discord
 from discord.ext import commands
 
 from bot.models import Decision, Thread
-from bot.serialize import counterpoint_to_dict, verdict_to_dict
 from cogs.common import NONE, message_to_post, mod_channel
 from cogs.render import shadow_embed
 from cogs.replies import CounterpointView, deliver_reply
@@ -83,10 +82,7 @@ class Watcher(commands.Cog):
         channel = await mod_channel(self.bot, post.guild_id)
         if channel is None:
             # nowhere to show it: keep it in the review queue, where the digest and /review list it
-            await pipeline.failed(decision)
-            await self.bot.resources.store.enqueue_review(
-                post.platform, post.post_id, payload=review_payload(decision, "shadow mode, no moderator channel")
-            )
+            await pipeline.requeue(decision, "shadow mode, no moderator channel")
             return
         try:
             sent = await channel.send(embed=shadow_embed(decision), allowed_mentions=NONE)
@@ -115,21 +111,6 @@ class Watcher(commands.Cog):
         url = str(getattr(channel, "jump_url", "") or "")
         thread = Thread("discord", post.thread_id, name, post.channel_id, post.guild_id, url)
         await self.bot.resources.store.upsert_thread(thread)
-
-
-def review_payload(decision: Decision, why: str) -> dict[str, Any]:
-    """The payload shape Pipeline._queue writes, so every review renders and approves alike (a public
-    Pipeline.queue(decision, why) would replace this copy; see the issue report)."""
-    post = decision.post
-    payload: dict[str, Any] = {
-        "text": post.text, "author": post.author_name, "thread_id": post.thread_id, "channel_id": post.channel_id,
-        "guild_id": post.guild_id, "url": post.url, "reason": why,
-    }  # fmt: skip
-    if decision.verdict is not None:
-        payload["verdict"] = verdict_to_dict(decision.verdict)
-    if decision.counterpoint is not None:  # Pipeline.approve needs it; without one there is nothing to approve
-        payload["counterpoint"] = counterpoint_to_dict(decision.counterpoint)
-    return payload
 
 
 async def setup(bot: CounterpointBot) -> None:

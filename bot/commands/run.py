@@ -65,6 +65,7 @@ async def _serve(resources: Resources, stop: asyncio.Event) -> int:
     reddit = reddit_door(resources, notify, on_queued) if settings.has_reddit else None
     jobs: dict[str, asyncio.Task[Any]] = {}
     if settings.has_discord and settings.discord_token is not None:
+        discord.VoiceClient.warn_nacl = False  # a text-only bot: no voice, so no PyNaCl warning at start-up
         bot = CounterpointBot(resources, reddit=reddit)
         jobs["discord"] = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()), name="discord")
     if reddit is not None:
