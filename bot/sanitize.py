@@ -83,6 +83,8 @@ def strip_links(text: str) -> str:
 
 def neutralize_mentions(text: str) -> str:
     """No ping survives: mass mentions get a zero-width space, id mentions become plain words."""
+    # invisible controls go first: removed later, "@<LRM>everyone" would otherwise come out as a live "@everyone"
+    text = _CONTROL.sub("", text)
     text = _MASS_MENTION.sub(lambda m: "@" + ZWSP + m.group(1), text)
     text = _USER_MENTION.sub("someone", text)
     text = _ROLE_MENTION.sub("a role", text)

@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.models import Engine, Post, Summary, SummaryPoint
+from bot.sanitize import strip_links
 
 SECTIONS = ("points", "disagreements", "open_questions", "framing")
 # most-important-first caps; the prompts ask for the same numbers
@@ -153,7 +154,8 @@ def _items(raw: Any, refs: Refs, limit: int) -> tuple[SummaryPoint, ...]:
         # the model invents refs: keep only those that were in what it was shown
         real = (refs.resolve(_normalize_id(i)) for i in ids)
         kept = tuple(dict.fromkeys(i for i in real if i))[:MAX_IDS]
-        out.append(SummaryPoint(clip(clean(item["text"]), MAX_ITEM_CHARS), kept))
+        # model text: no link it wrote is ever shown (ARCHITECTURE safety rules); jump links come from the ids
+        out.append(SummaryPoint(clip(clean(strip_links(item["text"])), MAX_ITEM_CHARS), kept))
         if len(out) >= limit:
             break
     return tuple(out)

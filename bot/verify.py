@@ -7,6 +7,7 @@ survived, or says why the output must be thrown away (the composer then falls ba
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -54,6 +55,8 @@ _TONE = re.compile(
     r"(?i)\b(?:misinformation|disinformation|fake\s+news|propaganda|idiot\w*|stupid\w*|moron\w*|ignorant)\b|"
     r"谣言|虚假信息|假新闻|愚蠢|白痴|无知"
 )
+_PING = re.compile(r"@(?:everyone|here)\b|<@[!&]?\d+>", re.I)
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 LEAK_SHINGLE = 10  # this many consecutive words of the system prompt in an answer count as a leak
 OBEY_SHINGLE = 6
 
@@ -125,8 +128,16 @@ def injected_payloads(post: str) -> list[str]:
     return [p for p in payloads if len(tokenize(p, keep_stopwords=True)) >= 2]
 
 
+def _pings(text: str) -> set[str]:
+    """Mentions as a reader sees them: fullwidth forms folded, invisible characters removed."""
+    flat = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    return {m.group(0).lower() for m in _PING.finditer(flat)}
+
+
 def obeys_injection(post: str, output: str) -> bool:
     """True when the output does what an instruction inside the post asked for."""
+    if _pings(post) & _pings(output):
+        return True  # it addresses whom the post wanted addressed: neutralised or not, that is obeying
     flat_out = " " + " ".join(tokenize(output, keep_stopwords=True)) + " "
     for payload in injected_payloads(post):
         if " " + " ".join(tokenize(payload, keep_stopwords=True)) + " " in flat_out:

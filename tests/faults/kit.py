@@ -68,3 +68,11 @@ def obedient(counterpoint_text: str | None = None) -> Any:
         return verdict_reply(body)
 
     return respond
+
+
+def discord_section(fake: Any, **overrides: Any) -> dict[str, Any]:
+    """The [discord] settings pointing the real client at a FakeDiscord, watching #general."""
+    return {
+        "api_base": fake.api_base, "gateway_url": fake.gateway_url, "mode": "reply",
+        "watch_channels": [str(fake.general)], "mod_channel": str(fake.mods), "digest_time": "23:59", **overrides,
+    }  # fmt: skip

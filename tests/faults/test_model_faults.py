@@ -24,7 +24,7 @@ from tests.fakes.discord_kit import bot_with, restore_discord_globals_fixture  #
 from tests.fakes.fake_discord import FakeDiscord
 from tests.fakes.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401 (fixture)
 from tests.fakes.summary_kit import shows_message, summary_responder, thread
-from tests.faults.kit import ORDINARY, REPLY, core_settings, obedient, post
+from tests.faults.kit import ORDINARY, REPLY, core_settings, discord_section, obedient, post
 
 # fault name -> knobs set on the FakeLLM (None: no server at all)
 FAULTS: dict[str, dict[str, Any] | None] = {
@@ -142,9 +142,8 @@ async def test_slash_summarize_with_a_broken_model_shows_an_extractive_summary(t
         for text in ("Which quantization do you use for Qwen on a 3090?", "Q4_K_M works well for me.",
                      "Gemma 3 also runs fine with flash attention.", "Anyone tried speculative decoding?"):  # fmt: skip
             discord_fake.message_payload(discord_fake.general, discord_fake.bob, text)
-        section = {"api_base": discord_fake.api_base, "gateway_url": discord_fake.gateway_url, "mode": "reply",
-                   "watch_channels": [str(discord_fake.general)], "digest_time": "23:59"}  # fmt: skip
-        async with bot_with(core_settings(tmp_path, fake_llm.base_url, discord=section)):
+        settings = core_settings(tmp_path, fake_llm.base_url, discord=discord_section(discord_fake))
+        async with bot_with(settings):
             iid = await discord_fake.slash("summarize")
             follow = await discord_fake.wait_request("POST", rf"/webhooks/\d+/itoken-{iid}$", timeout=15)
     content = follow.body["content"]

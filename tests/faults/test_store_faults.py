@@ -30,7 +30,7 @@ from tests.fakes.discord_kit import (  # noqa: F401 (fixtures)
     restore_discord_globals_fixture,
 )
 from tests.fakes.fake_discord import FakeDiscord
-from tests.faults.kit import FRAMING, REPLY, core_settings, post
+from tests.faults.kit import FRAMING, REPLY, core_settings, discord_section, post
 
 BUSY_MS = 300
 
@@ -135,10 +135,9 @@ async def test_a_full_disk_is_a_clear_error_nothing_half_written_and_recovers(tm
 async def test_discord_users_get_one_sentence_while_the_database_is_locked(tmp_path, fake: FakeDiscord):
     """A slash command during the lock answers "database not available" (ephemeral); a message during the lock
     gets no reply and no error in the channel; after the lock the bot answers again."""
-    section = {"api_base": fake.api_base, "gateway_url": fake.gateway_url, "mode": "reply",
-               "watch_channels": [str(fake.general)], "digest_time": "23:59"}  # fmt: skip
-    settings = core_settings(tmp_path, storage={"busy_timeout_ms": BUSY_MS}, framing={"engine": "lexical"},
-                             discord=section)  # fmt: skip
+    settings = core_settings(
+        tmp_path, storage={"busy_timeout_ms": BUSY_MS}, framing={"engine": "lexical"}, discord=discord_section(fake)
+    )
     async with bot_with(settings) as bot:
         with write_lock(settings.storage.path):
             iid = await fake.slash("optout", user=fake.bob)
