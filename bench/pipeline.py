@@ -115,7 +115,7 @@ async def overhead(posts: list[Post], engine: str, base_url: str | None) -> dict
             for post in stream(200, seed=99):  # warm-up: cue tables, prepared statements, the first model call
                 await res.pipeline.handle(replace(post, post_id=f"w{post.post_id}"), policy=policy)
             spent[0] = 0.0
-            total, excl, model_posts = [], [], []
+            total, excl, model_posts, framing, chatter = [], [], [], [], []
             started = time.perf_counter()
             for post in posts:
                 before, t0 = spent[0], time.perf_counter()
@@ -125,12 +125,14 @@ async def overhead(posts: list[Post], engine: str, base_url: str | None) -> dict
                 excl.append(took - (spent[0] - before))
                 if spent[0] > before:
                     model_posts.append(excl[-1])
+                (framing if post.text.startswith(FRAMINGS) else chatter).append(excl[-1])
             wall = time.perf_counter() - started
     out = {
         "engine": engine, "posts": len(posts), "p50_ms": _ms(pct(excl, 0.5)), "p99_ms": _ms(pct(excl, 0.99)),
         "mean_ms": _ms(statistics.fmean(excl)), "posts_per_s": round(len(posts) / wall, 1),
         "with_model_time_p99_ms": _ms(pct(total, 0.99)), "posts_that_asked_the_model": len(model_posts),
     }  # fmt: skip
+    out["ordinary_p99_ms"], out["framing_p50_ms"] = _ms(pct(chatter, 0.99)), _ms(pct(framing, 0.5))
     if model_posts:
         out["model_posts_p50_ms_excl_model"] = _ms(pct(model_posts, 0.5))
     return out
