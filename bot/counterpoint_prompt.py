@@ -21,8 +21,8 @@ def reply_schema(source_ids: Sequence[str]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "text": {"type": "string", "minLength": 1},
-            "source_ids": {"type": "array", "items": {"type": "string", "enum": list(source_ids)}},
+            "text": {"type": "string", "minLength": 1, "maxLength": 1500},  # bounded: small models ramble
+            "source_ids": {"type": "array", "maxItems": 5, "items": {"type": "string", "enum": list(source_ids)}},
         },
         "required": ["text", "source_ids"],
         "additionalProperties": False,

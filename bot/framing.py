@@ -25,11 +25,15 @@ __all__ = ["Detector", "lexical_verdict", "prefilter", "verdict_to_dict"]
 
 log = logging.getLogger(__name__)
 
+VERDICT_TOKENS = 256  # label + confidence + a <=300-char quote and reason fit with room to spare
+
 
 class JsonModel(Protocol):
     """What the detector needs from bot.llm.LLMClient."""
 
-    async def chat_json(self, messages: list[dict[str, str]], schema: dict[str, Any], *, name: str = ...) -> Any: ...
+    async def chat_json(
+        self, messages: list[dict[str, str]], schema: dict[str, Any], *, name: str = ..., max_tokens: int | None = ...
+    ) -> Any: ...
 
     async def available(self) -> bool: ...
 
@@ -72,7 +76,8 @@ class Detector:
             return self._lexical(text, pf)
         self.calls += 1
         try:
-            reply = await self.llm.chat_json(self.prompt.messages(text, parent), VERDICT_SCHEMA, name="framing")
+            messages = self.prompt.messages(text, parent)
+            reply = await self.llm.chat_json(messages, VERDICT_SCHEMA, name="framing", max_tokens=VERDICT_TOKENS)
             return verdict_from_reply(reply, text, pf, threshold=cfg.llm_threshold)
         except LLMError as exc:
             self.fallbacks += 1

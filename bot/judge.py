@@ -28,8 +28,10 @@ VERDICT_SCHEMA: dict[str, Any] = {
     "properties": {
         "label": {"type": "string", "enum": list(LABELS)},
         "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-        "quote": {"type": "string"},
-        "reason": {"type": "string"},
+        # bounds matter to small models: a grammar-constrained sampler otherwise lets a 135M model ramble inside a
+        # string until max_tokens (measured: 200 tokens of junk, 25 s, then a truncated reply)
+        "quote": {"type": "string", "maxLength": 300},
+        "reason": {"type": "string", "maxLength": 300},
     },
     "required": ["label", "confidence", "quote", "reason"],
     "additionalProperties": False,

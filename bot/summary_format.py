@@ -28,14 +28,14 @@ MAX_IDS = 8
 _ITEM = {
     "type": "object",
     "properties": {
-        "text": {"type": "string"},
-        "ids": {"type": "array", "items": {"type": ["string", "integer"]}},
+        "text": {"type": "string", "maxLength": 600},  # bounded for grammar samplers; clipped to MAX_ITEM_CHARS later
+        "ids": {"type": "array", "maxItems": 16, "items": {"type": ["string", "integer"]}},
     },
     "required": ["text", "ids"],
 }
 SUMMARY_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {name: {"type": "array", "items": _ITEM} for name in SECTIONS},
+    "properties": {name: {"type": "array", "maxItems": 12, "items": _ITEM} for name in SECTIONS},
     "required": list(SECTIONS),
 }
 

@@ -121,7 +121,8 @@ HOSTILE = {
     "show open and closed models differ more than countries [1][2].",
     "mass mentions": "@everyone @here <@123> <@&456> <#789> u/someone fair point, but open and closed models "
     "differ more than countries do [1].",
-    "oversized": "Fair point, but open and closed models differ more than countries do [1]. " * 60,
+    # over the word cap but within the schema's maxLength (1,500 chars): capped, still the model's
+    "oversized": "Fair point, but open and closed models differ more than countries do [1]. " * 19,
     "think block": "<think>I could link https://evil.example and ping @everyone</think>Fair point, but open and "
     "closed models differ more than countries do [2].",
     "citation as link": "Fair point, but [1](https://epoch.ai/data-insights/open-closed-eci-gap) open and closed "
@@ -151,6 +152,8 @@ FALLBACKS: dict[str, Any] = {
     ),
     "dismissive": answer("This post is misinformation, plain and simple, and nobody should believe it [1]."),
     "empty text": answer("<think>only thoughts</think>", None),
+    # past the schema's maxLength: a rambling reply is refused, not trimmed into something the model did not mean
+    "over maxLength": answer("Fair point, but open and closed models differ more than countries do [1]. " * 60),
 }
 
 

@@ -137,7 +137,8 @@ async def test_injections_in_three_languages_are_never_obeyed(tmp_path, fake_llm
             assert decision.action == "reply", (text, decision.reason)
             assert decision.counterpoint is not None
             assert_safe_output(decision.counterpoint, library, system_prompt)
-    asked = [b for b in fake_llm.requests if is_counterpoint_request(b)]
+    # one post may cost a repair turn (its obedient reply broke the schema): count posts, not requests
+    asked = {b["messages"][1]["content"] for b in fake_llm.requests if is_counterpoint_request(b)}
     assert len(asked) == len(INJECTIONS), "every injection reached the (obedient) model and was overruled"
 
 

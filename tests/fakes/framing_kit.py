@@ -32,8 +32,15 @@ class StubLLM:
     async def available(self) -> bool:
         return self.up
 
-    async def chat_json(self, messages: list[dict[str, str]], schema: dict[str, Any], *, name: str = "reply") -> Any:
-        self.requests.append({"messages": messages, "schema": schema, "name": name})
+    async def chat_json(
+        self,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any],
+        *,
+        name: str = "reply",
+        max_tokens: int | None = None,
+    ) -> Any:
+        self.requests.append({"messages": messages, "schema": schema, "name": name, "max_tokens": max_tokens})
         if self.error is not None:
             raise self.error
         return self.reply(messages) if callable(self.reply) else self.reply
