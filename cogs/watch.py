@@ -1,8 +1,14 @@
 """The watcher: every message in a watched channel (or one of its threads) goes through the pipeline, and the
-decision is carried out: a reply in the thread, a shadow note for moderators, or an item in the review queue."""
+decision is carried out: a reply in the thread, a shadow note for moderators, or an item in the review queue.
+
+discord.py runs every listener call as its own task, so a burst of messages would become as many concurrent
+pipeline runs. The listener only filters and queues; a few workers judge. The queue is bounded: when it is full a
+message is stored without being judged (nothing is lost, the burst is shed), with one log line per overflow. On
+unload (the bot closing) what is queued is handled first, within DRAIN_SECONDS."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -20,12 +26,33 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ANSWERABLE = (discord.MessageType.default, discord.MessageType.reply)
+QUEUE_LIMIT = 1000  # messages waiting to be judged; past this they are stored only
+WORKERS = 4  # messages judged at once (the store lock and the model semaphore bound the rest)
+DRAIN_SECONDS = 20.0
+Job = tuple[discord.Message, Any, "Post"]
 
 
 class Watcher(commands.Cog):
-    def __init__(self, bot: CounterpointBot) -> None:
+    def __init__(self, bot: CounterpointBot, *, queue_limit: int = QUEUE_LIMIT, workers: int = WORKERS) -> None:
         self.bot = bot
         self._threads_seen: set[str] = set()
+        self._queue: asyncio.Queue[Job] = asyncio.Queue(queue_limit)
+        self._worker_count = workers
+        self._workers: list[asyncio.Task[None]] = []
+        self._overflowing = False
+
+    async def cog_load(self) -> None:
+        self._workers = [asyncio.create_task(self._work(), name=f"watcher-{i}") for i in range(self._worker_count)]
+
+    async def cog_unload(self) -> None:
+        try:
+            async with asyncio.timeout(DRAIN_SECONDS):
+                await self._queue.join()
+        except TimeoutError:
+            log.warning("watcher: %d queued messages not judged at shutdown", self._queue.qsize())
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
 
     async def is_watched(self, channel: Any) -> bool:
         """The channel itself, or the parent of a thread, is watched (settings or /watch add)."""
@@ -50,6 +77,29 @@ class Watcher(commands.Cog):
         if not await self.is_watched(channel):
             return
         post = message_to_post(message, channel)
+        try:
+            self._queue.put_nowait((message, channel, post))
+        except asyncio.QueueFull:
+            if not self._overflowing:
+                self._overflowing = True
+                log.warning("watcher queue full (%d waiting): storing new messages unjudged until it drains",
+                            self._queue.maxsize)  # fmt: skip
+            await self.bot.resources.store.add_post(post)
+
+    async def _work(self) -> None:
+        while True:
+            message, channel, post = await self._queue.get()
+            try:
+                await self._judge(message, channel, post)
+            except Exception:  # the error boundary for one message; the worker goes on
+                log.exception("watcher: handling message %s failed", post.post_id)
+            finally:
+                self._queue.task_done()
+            if self._overflowing and self._queue.empty():
+                self._overflowing = False
+                log.info("watcher queue drained; judging every message again")
+
+    async def _judge(self, message: discord.Message, channel: Any, post: Post) -> None:
         await self._remember_thread(channel, post)
         pipeline = self.bot.resources.pipeline
         policy = await pipeline.policy("discord", post.guild_id, post.channel_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import random
 import sqlite3
 import time
@@ -24,6 +25,7 @@ from bot.app import build_resources
 from bot.lexical import prefilter
 from bot.models import Post
 from bot.pipeline import Policy
+from cogs import watch
 from tests.fakes.discord_kit import (  # noqa: F401 (fixtures)
     FRAMING,
     FRAMING_2,
@@ -178,38 +180,116 @@ def handler_tasks() -> int:
     return sum(1 for t in asyncio.all_tasks() if t.get_name().startswith("discord.py: on_message"))
 
 
-async def test_a_burst_of_1000_messages_through_the_discord_watcher(tmp_path, fake: FakeDiscord, fake_llm: FakeLLM):
-    fake_llm.responder = responder
+def count(db: Path, table: str) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+async def post_burst(fake: FakeDiscord, texts: list[str]) -> None:
+    for i, text in enumerate(texts):
+        await fake.user_message(fake.thread if (i // 40) % 2 else fake.general, text, author=fake.bob)
+
+
+def watcher_settings(tmp_path: Path, fake: FakeDiscord, fake_llm: FakeLLM) -> Any:
     section = discord_section(fake, cooldown_seconds=COOLDOWN, hourly_cap=CAP)
-    settings = core_settings(tmp_path, fake_llm.base_url, llm={"deadline": 10.0}, discord=section)
+    return core_settings(tmp_path, fake_llm.base_url, llm={"deadline": 10.0}, discord=section)
+
+
+async def test_a_burst_of_1000_messages_through_the_discord_watcher(tmp_path, fake: FakeDiscord, fake_llm: FakeLLM):
+    """The listener only queues; a few workers judge: the queue stays within its limit, every message is stored
+    and judged, the model is asked only about prefilter passes, replies keep the cooldown and the cap."""
+    fake_llm.responder = responder
+    settings = watcher_settings(tmp_path, fake, fake_llm)
+    db = Path(settings.storage.path)
     texts = [p.text for p in burst(1_000, every=40)]
-    peak = {"tasks": 0}
-
-    async def sample() -> None:
-        while True:
-            peak["tasks"] = max(peak["tasks"], handler_tasks())
-            await asyncio.sleep(0.01)
-
+    peak = {"queued": 0, "tasks": 0}
     async with bot_with(settings) as bot:
+        queue = bot.get_cog("Watcher")._queue
+
+        async def sample() -> None:
+            while True:
+                peak["queued"] = max(peak["queued"], queue.qsize())
+                peak["tasks"] = max(peak["tasks"], handler_tasks())
+                await asyncio.sleep(0.005)
+
         sampler = asyncio.create_task(sample())
         rss_before, started = rss_mb(), time.monotonic()
-        for i, text in enumerate(texts):
-            await fake.user_message(fake.thread if (i // 40) % 2 else fake.general, text, author=fake.bob)
-        sent_in = time.monotonic() - started
-        await eventually(lambda: _stored(bot, len(texts)), timeout=60, what="all 1,000 messages stored")
-        await eventually(_idle, timeout=30, what="the handlers to finish")
+        await post_burst(fake, texts)
+        await eventually(lambda: _count_is(db, "verdicts", len(texts)), timeout=60, what="all 1,000 judged")
         took, rss_after = time.monotonic() - started, rss_mb()
         sampler.cancel()
-        replies = assert_within_cooldown_and_cap(Path(settings.storage.path), guild=str(bot.guilds[0].id))
+        replies = assert_within_cooldown_and_cap(db, guild=str(bot.guilds[0].id))
+    assert count(db, "posts") == len(texts)
+    assert 0 < peak["queued"] <= watch.QUEUE_LIMIT
     judged = [b for b in fake_llm.requests if not is_counterpoint_request(b)]
     assert len(judged) == sum(prefilter(t).passed for t in texts)
     assert 2 <= replies <= CAP  # both threads had framing posts; one reply each within the cooldown
-    print(f"\n1,000 messages: dispatched in {sent_in:.1f} s, all stored after {took:.1f} s; peak {peak['tasks']} "
-          f"handler tasks; RSS {rss_before:.0f} -> {rss_after:.0f} MB; {replies} replies")  # fmt: skip
+    print(f"\n1,000 messages judged in {took:.1f} s; queue peak {peak['queued']}, listener tasks peak "
+          f"{peak['tasks']}; RSS {rss_before:.0f} -> {rss_after:.0f} MB; {replies} replies")  # fmt: skip
 
 
-async def _stored(bot: Any, n: int) -> bool:
-    return (await bot.resources.store.stats())["posts"] >= n
+async def test_past_the_queue_limit_messages_are_stored_unjudged_with_one_log_line(
+    tmp_path, fake: FakeDiscord, fake_llm: FakeLLM, caplog: pytest.LogCaptureFixture
+):
+    fake_llm.responder = responder
+    caplog.set_level(logging.INFO, logger="cogs.watch")
+    settings = watcher_settings(tmp_path, fake, fake_llm)
+    db = Path(settings.storage.path)
+    texts = [p.text for p in burst(600, every=40)]
+    async with bot_with(settings) as bot:
+        await small_watcher(bot, queue_limit=20)
+        await post_burst(fake, texts)
+        await eventually(lambda: _count_is(db, "posts", len(texts)), timeout=60, what="all 600 stored")
+        await eventually(_drained, timeout=30, what="the queue drained")
+    full = [r for r in caplog.records if "watcher queue full" in r.getMessage()]
+    assert full and full[0].levelno == logging.WARNING
+    assert "storing new messages unjudged" in full[0].getMessage()
+    assert any("queue drained" in r.getMessage() for r in caplog.records)
+    assert count(db, "posts") == len(texts)  # shed, not lost
+    assert count(db, "verdicts") < len(texts)
+
+
+async def test_closing_the_bot_judges_what_is_queued_first(tmp_path, fake: FakeDiscord, fake_llm: FakeLLM):
+    fake_llm.responder = responder
+    settings = watcher_settings(tmp_path, fake, fake_llm)
+    db = Path(settings.storage.path)
+    texts = [p.text for p in burst(300, every=40)]
+    async with bot_with(settings) as bot:
+        queue = (await small_watcher(bot, workers=1))._queue  # a slow drain: a backlog is there at close
+        await post_burst(fake, texts)
+
+        async def all_received() -> bool:
+            judged = await asyncio.to_thread(count, db, "verdicts")
+            return judged + queue.qsize() + 1 >= len(texts) and await _drained()
+
+        await eventually(all_received, timeout=30, what="every message received")
+        backlog = queue.qsize()
+    # closed with a backlog: the watcher's unload judged it before the store closed
+    assert backlog > 0
+    assert count(db, "verdicts") == count(db, "posts") == len(texts)
+
+
+async def small_watcher(bot: Any, **limits: int) -> Any:
+    """Swap the running watcher for one with smaller limits (the extension module is loaded by discord.py itself,
+    so its constants cannot be patched from here)."""
+    cls = type(bot.get_cog("Watcher"))
+    await bot.remove_cog("Watcher")
+    await bot.add_cog(cls(bot, **limits))
+    return bot.get_cog("Watcher")
+
+
+async def _count_is(db: Path, table: str, n: int, at_least: bool = True) -> bool:
+    found = await asyncio.to_thread(count, db, table)
+    return found >= n if at_least else found == n
+
+
+async def _queued(bot: Any) -> bool:
+    return bot.get_cog("Watcher")._queue.qsize() > 0
+
+
+async def _drained() -> bool:
+    """No listener task is still busy queueing (the queue itself may hold messages)."""
+    return handler_tasks() == 0
 
 
 async def _idle() -> bool:
