@@ -383,3 +383,15 @@ def test_dev_data_targets():
     chatter = [lexical_verdict(r["text"]) for r in dev_rows("chatter_dev.jsonl")]
     assert sum(v.prefilter.passed for v in chatter) / len(chatter) <= 0.10
     assert sum(v.label == "frames" for v in chatter) / len(chatter) <= 0.01
+
+
+def test_check_lexical_json_includes_the_cited_template_counterpoint(capsys):
+    from bot.__main__ import main
+
+    text = "America must win the AI race against China or Beijing will rule the world."
+    assert main(["check", "--engine", "lexical", "--json", text]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["verdict"]["label"] == "frames"
+    cp = doc["counterpoint"]
+    assert cp["engine"] == "template" and cp["citations"]
+    assert all(c["url"].startswith("https://") and c["id"] and c["title"] for c in cp["citations"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import AsyncExitStack
 from typing import Any
 
 from bot.errors import LLMUnavailable
@@ -21,26 +22,22 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         print("counterpoint: nothing to check: the text is empty.", file=sys.stderr)
         return EXIT_USAGE
     engine = args.engine or settings.framing.engine
-    doc: dict[str, Any]
-    if engine == "lexical":
-        verdict = await Detector(settings, None).detect(text, parent=args.parent, engine="lexical")
-        doc = {"text": text, "verdict": verdict_to_dict(verdict)}
-    else:
-        from bot.llm import LLMClient  # only when the engine may need the model
+    async with AsyncExitStack() as stack:
+        llm = None
+        if engine != "lexical":  # the model client only when the engine may need it
+            from bot.llm import LLMClient
 
-        async with LLMClient(settings.llm) as llm:
+            llm = await stack.enter_async_context(LLMClient(settings.llm))
             if engine == "llm" and not await llm.available():
                 raise LLMUnavailable(
                     f"No model answers at {settings.llm.base_url}; start it, or use --engine auto or lexical."
                 )
-            verdict = await Detector(settings, llm).detect(text, parent=args.parent, engine=engine)
-            doc = {"text": text, "verdict": verdict_to_dict(verdict)}
-            # ---- COUNTERPOINT HOOK (counterpoint helper): when verdict.label == "frames", compose the reply
-            # here, while `llm` is open, and set doc["counterpoint"] = counterpoint_json(cp); print_human shows it.
-            if verdict.frames:
-                from bot.counterpoint import build_composer, counterpoint_json
+        verdict = await Detector(settings, llm).detect(text, parent=args.parent, engine=engine)
+        doc: dict[str, Any] = {"text": text, "verdict": verdict_to_dict(verdict)}
+        if verdict.frames:  # with the model when it answers, else the library's cited template
+            from bot.counterpoint import build_composer, counterpoint_json
 
-                doc["counterpoint"] = counterpoint_json(await build_composer(settings, llm).compose(text, verdict))
+            doc["counterpoint"] = counterpoint_json(await build_composer(settings, llm).compose(text, verdict))
     if args.json:
         print(json.dumps(doc, ensure_ascii=False))
     else:
