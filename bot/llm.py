@@ -38,7 +38,7 @@ from typing import Any
 
 import httpx
 
-from bot.errors import LLMBadResponse
+from bot.errors import LLMBadResponse, LLMTimeout
 from bot.llm_http import Rejected, delta_text, sse_events, usage_of
 from bot.llm_json import (
     JsonMode,
@@ -59,6 +59,10 @@ log = logging.getLogger(__name__)
 
 HEALTH_TTL_OK = 30.0
 HEALTH_TTL_DOWN = 5.0  # a server that is down is probed again sooner, so recovery is noticed quickly
+# A server can list its models yet never answer (overloaded, stuck, far too slow for this machine). After a call
+# times out, available() says no for this long, so the offline engines answer at once
+# instead of every post waiting out another deadline (measured: 60 s per post on a stuck embedded server).
+HEALTH_TTL_TRIPPED = 30.0
 PROBE_SECONDS = 10.0
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 
@@ -253,7 +257,16 @@ class LLMClient:
             body = await self._body(messages, fmt, max_tokens, temperature, budget)
             return await self._t.post_chat(budget, body)
 
-        return self._result(await self._t.guard(budget, run()))
+        try:
+            return self._result(await self._t.guard(budget, run()))
+        except LLMTimeout as exc:  # refused connections show in the health probe already; a stuck server does not
+            self._trip(exc)
+            raise
+
+    def _trip(self, exc: Exception) -> None:
+        self._health = Health(False, self._health.models if self._health else (), f"last call failed: {exc}")
+        self._health_until = time.monotonic() + HEALTH_TTL_TRIPPED
+        log.warning("model server marked unavailable for %.0f s after: %s", HEALTH_TTL_TRIPPED, exc)
 
     async def _first_accepted(
         self, messages: list[dict[str, str]], schema: dict[str, Any], name: str, max_tokens: int | None, budget: Budget

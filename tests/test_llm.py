@@ -93,6 +93,21 @@ async def test_slow_headers_beyond_deadline_time_out(fake_llm: FakeLLM):
     assert time.monotonic() - started < 1.0
 
 
+async def test_a_timeout_marks_the_server_unavailable_for_a_while(fake_llm: FakeLLM):
+    """A server that lists its models but never answers: after one timeout, callers fall back at once."""
+    fake_llm.delay = 5.0
+    async with make_client(fake_llm.base_url, read_timeout=10.0) as llm:
+        assert await llm.available()
+        with pytest.raises(LLMTimeout):
+            await llm.chat(MESSAGES, deadline=0.3)
+        probes = fake_llm.model_list_requests
+        assert not await llm.available()
+        assert "last call failed" in (await llm.health()).detail
+        assert fake_llm.model_list_requests == probes  # answered from the trip, no new probe
+        fake_llm.delay = 0.0
+        assert (await llm.health(force=True)).ok  # an explicit probe sees the recovery
+
+
 async def test_read_timeout_is_a_timeout_and_not_retried(fake_llm: FakeLLM):
     fake_llm.delay = 1.0
     async with make_client(fake_llm.base_url, read_timeout=0.2) as llm:
