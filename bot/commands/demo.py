@@ -10,6 +10,7 @@ import tempfile
 import textwrap
 import time
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         clock = ScriptClock()
         res = await stack.enter_async_context(build_resources(settings, store_path=Path(tmp) / "demo.db", clock=clock))
         await _header(res, script)
-        await _replay(res, _posts(script), clock)
-        await _summary(res, _posts(script), script["title"])
+        thread = await _replay(res, _posts(script), clock)
+        await _summary(res, thread, script["title"])
         await _digest(res, clock)
     _out(
         f"\nDemo finished in {time.perf_counter() - started:.1f} s. Nothing was posted anywhere; the database is gone."
@@ -102,16 +103,24 @@ async def _header(res: Resources, script: dict[str, Any]) -> None:
     _out("=" * WIDTH)
 
 
-async def _replay(res: Resources, posts: list[Post], clock: ScriptClock) -> None:
+async def _replay(res: Resources, posts: list[Post], clock: ScriptClock) -> list[Post]:
+    """Every post through the pipeline; returns the thread as Discord would show it, the bot's replies included."""
     by_id = {p.post_id: p for p in posts}
+    thread: list[Post] = []
     for post in posts:
         clock.now = post.created_at
         _out(f"\n[{post.created_at:%H:%M}] {post.author_name}: {post.text}")
         parent = by_id[post.parent_id].text if post.parent_id in by_id else None
         decision = await res.pipeline.handle(post, policy=POLICY, parent_text=parent)
         _show(decision)
-        if decision.action == "reply":
-            await res.pipeline.sent(decision, f"demo-reply-{post.post_id}")
+        thread.append(post)
+        if decision.action == "reply" and decision.counterpoint is not None:
+            reply = replace(post, post_id=f"bot-{post.post_id}", author_id="bot", author_name="counterpoint-bot",
+                            text=decision.counterpoint.text, parent_id=post.post_id, author_is_bot=True)  # fmt: skip
+            await res.pipeline.sent(decision, reply.post_id)
+            await res.store.add_post(reply)  # as the gateway would echo it back: summaries see the answer
+            thread.append(reply)
+    return thread
 
 
 def _show(d: Decision) -> None:
