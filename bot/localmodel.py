@@ -135,13 +135,18 @@ class EmbeddedServer:
     """`async with EmbeddedServer() as url:` starts llama-server on 127.0.0.1, waits out 503-while-loading, and
     always stops it."""
 
-    def __init__(self, *, ctx: int = 4096, slots: int = 2, startup_timeout: float = 120.0) -> None:
+    def __init__(self, *, ctx: int = 8192, slots: int = 2, startup_timeout: float = 120.0) -> None:
         self.ctx, self.slots, self.startup_timeout = ctx, slots, startup_timeout
         self.port = free_port()
         self.root_url = f"http://127.0.0.1:{self.port}"
         self.base_url = f"{self.root_url}/v1"
         self._proc: asyncio.subprocess.Process | None = None
         self.saw_loading = False
+
+    @property
+    def slot_context(self) -> int:
+        """llama-server splits -c across its slots: this is what one request may use (llm.context_tokens)."""
+        return self.ctx // self.slots
 
     async def __aenter__(self) -> str:
         await self.start()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -117,3 +118,18 @@ async def test_503_while_loading_is_waited_out():
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 10)
+
+
+async def test_demo_runs_through_the_embedded_model():
+    """`counterpoint demo --embedded-model` starts and stops its own server and finishes, whatever the model says."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "demo", "--embedded-model",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=900)
+    text = out.decode()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert "Judging and writing with the model server at http://127.0.0.1:" in text
+    assert "Thread summary" in text and "Moderator digest" in text
+    assert text.count("-> ") >= 14  # every post got a verdict line
+    assert "Traceback" not in err.decode()

@@ -73,8 +73,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"counterpoint: the embedded model is not ready: {why}", file=sys.stderr)
                 return 3
             _out("Starting the embedded llama.cpp server (SmolLM2-135M: proves the plumbing, not the judgement) ...")
-            url = await stack.enter_async_context(localmodel.EmbeddedServer())
-            settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"base_url": url})})
+            server = localmodel.EmbeddedServer()
+            url = await stack.enter_async_context(server)
+            llm = settings.llm.model_copy(update={"base_url": url, "context_tokens": server.slot_context})
+            settings = settings.model_copy(update={"llm": llm})
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="counterpoint-demo-"))
         clock = ScriptClock()
         res = await stack.enter_async_context(build_resources(settings, store_path=Path(tmp) / "demo.db", clock=clock))

@@ -34,9 +34,14 @@ async def _serve() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with localmodel.EmbeddedServer() as url:
+        server = localmodel.EmbeddedServer()
+        async with server as url:
             print(f"serving SmolLM2-135M-Instruct at {url} (Ctrl-C stops it)", flush=True)
-            print(f"use it: COUNTERPOINT_LLM__BASE_URL={url} counterpoint doctor", file=sys.stderr)
+            print(
+                f"use it: COUNTERPOINT_LLM__BASE_URL={url} COUNTERPOINT_LLM__CONTEXT_TOKENS={server.slot_context} "
+                "counterpoint doctor",
+                file=sys.stderr,
+            )
             await stop.wait()
     except localmodel.LocalModelError as exc:
         print(f"counterpoint: {exc}", file=sys.stderr)
