@@ -1,4 +1,4 @@
-"""The Discord front door: a commands.Bot that receives every core resource from the composition root.
+"""The Discord front door: a commands.AutoShardedBot that receives every core resource from the composition root.
 
 Intents: `guilds` (channels and threads), `guild_messages` (create/edit/delete events in servers) and
 `message_content`, which is PRIVILEGED: enable "Message Content Intent" on the Bot page of the Developer Portal, or
@@ -16,7 +16,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import InputError, LLMError, StoreError
+from bot.errors import ConfigError, InputError, LLMError, StoreError
 
 if TYPE_CHECKING:
     from bot.app import Resources
@@ -66,8 +66,8 @@ class Endpoints:
         if self.api_base:
             discord.http.Route.BASE = self.api_base
         if self.gateway_url:
-            # a plain Client never asks /gateway/bot: it connects to DEFAULT_GATEWAY, and falls back to it
-            # whenever a session is invalidated
+            # every shard connects to DEFAULT_GATEWAY (CounterpointBot.launch_shards makes sure of it), and falls
+            # back to it whenever a session is invalidated
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
         log.info("discord endpoints: api %s, gateway %s", self.api_base or "default", self.gateway_url or "default")
 
@@ -127,7 +127,23 @@ class CounterpointTree(app_commands.CommandTree["CounterpointBot"]):
         await report(interaction, error, f"/{name}")
 
 
-class CounterpointBot(commands.Bot):
+def shard_options(shard_count: int, shard_ids: list[str]) -> dict[str, Any]:
+    """discord.shard_count 0: Discord recommends the count and this process runs every shard; otherwise this
+    process runs discord.shard_ids (all of them when empty) out of shard_count, in one connection each."""
+    if not shard_count:
+        if shard_ids:
+            raise ConfigError("discord.shard_ids needs discord.shard_count (the total across all processes)")
+        return {}
+    try:
+        ids = [int(i) for i in shard_ids] or list(range(shard_count))
+    except ValueError:
+        raise ConfigError(f"discord.shard_ids must be whole numbers, not {shard_ids}") from None
+    if any(not 0 <= i < shard_count for i in ids):
+        raise ConfigError(f"discord.shard_ids {ids} must lie between 0 and discord.shard_count - 1 ({shard_count - 1})")
+    return {"shard_count": shard_count, "shard_ids": ids}
+
+
+class CounterpointBot(commands.AutoShardedBot):
     """`CounterpointBot(resources, reddit=hook)`; `await bot.start(token)`; `await bot.close()`.
 
     Resources are owned by the caller (built with `async with build_resources(...)`); the bot never closes them.
@@ -147,11 +163,7 @@ class CounterpointBot(commands.Bot):
         self.extension_names = extensions
         d = self.settings.discord
         self.endpoints = Endpoints(d.api_base, d.gateway_url)
-        if d.shard_count:
-            options.setdefault("shard_count", d.shard_count)
-            options.setdefault("shard_id", int(d.shard_ids[0]) if d.shard_ids else 0)
-            if len(d.shard_ids) > 1:
-                log.warning("discord.shard_ids lists %d shards; this process runs only the first", len(d.shard_ids))
+        options.update(shard_options(d.shard_count, d.shard_ids))
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
         super().__init__(
             command_prefix=commands.when_mentioned,  # no text commands: slash commands only
@@ -165,6 +177,13 @@ class CounterpointBot(commands.Bot):
     async def login(self, token: str) -> None:
         self.endpoints.apply()  # before the first request: Route objects read BASE when they are built
         await super().login(token)
+
+    async def launch_shards(self) -> None:
+        if self.shard_count is None and self.endpoints.gateway_url:
+            # without a count discord.py connects to the URL /gateway/bot names, which would bypass the configured
+            # gateway (a proxy, or a test's fake): ask only for the count, so every shard uses DEFAULT_GATEWAY
+            self.shard_count, _, _ = await self.http.get_bot_gateway()
+        await super().launch_shards()
 
     async def setup_hook(self) -> None:
         for name in self.extension_names:

@@ -11,7 +11,12 @@ Matches discord.py 2.7's expectations (the traps): JSON bodies are served with C
 {"interaction": {...}, "resource": {...}}.
 
 Knobs: `rate_limit(method, path_regex, retry_after, times)` answers the next matching requests with 429;
-`fail(method, path_regex, status, times)` answers with an error status.
+`fail(method, path_regex, status, times)` answers with an error status; `recommended_shards` and
+`advertised_gateway` are what GET /gateway/bot answers (the URL defaults to this fake's gateway).
+
+Sharding: a connection that IDENTIFYs with `"shard": [id, count]` gets READY/GUILD_CREATE and events only for the
+guilds with `(guild_id >> 22) % count == id`, as Discord does; `add_guild(guild_id, name)` adds a guild with one
+text channel, so a test can put guilds on different shards.
 """
 
 from __future__ import annotations
@@ -74,12 +79,17 @@ class FakeDiscord:
     callbacks: list[dict[str, Any]] = field(default_factory=list)  # interaction callback bodies, with "_id"
     commands: list[dict[str, Any]] = field(default_factory=list)  # last synced application commands
     identifies: list[dict[str, Any]] = field(default_factory=list)
+    ready_guilds: list[list[int]] = field(default_factory=list)  # per IDENTIFY: the guilds its READY listed
     heartbeats: int = 0
+    recommended_shards: int = 1
+    advertised_gateway: str = ""
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
         self._knobs: list[_Knob] = []
         self._sockets: list[web.WebSocketResponse] = []
+        self._shards: dict[web.WebSocketResponse, tuple[int, int]] = {}
+        self.guild_names: dict[int, str] = {GUILD_ID: "Fake Guild"}
         self._seq = 0
         self._changed = asyncio.Event()
         self.bot_user = user_payload(BOT_ID, "counterpoint", bot=True)
@@ -172,8 +182,8 @@ class FakeDiscord:
 
     # ---- world payloads -------------------------------------------------------------------------------------
 
-    def _text_channel(self, cid: int, name: str, position: int) -> dict[str, Any]:
-        return {"id": str(cid), "type": 0, "guild_id": str(GUILD_ID), "name": name, "position": position,
+    def _text_channel(self, cid: int, name: str, position: int, guild_id: int = GUILD_ID) -> dict[str, Any]:
+        return {"id": str(cid), "type": 0, "guild_id": str(guild_id), "name": name, "position": position,
                 "permission_overwrites": [], "nsfw": False, "parent_id": None, "topic": None,
                 "last_message_id": None, "rate_limit_per_user": 0}  # fmt: skip
 
@@ -183,6 +193,17 @@ class FakeDiscord:
                 "member_count": 1, "rate_limit_per_user": 0, "last_message_id": None,
                 "thread_metadata": {"archived": False, "auto_archive_duration": 1440, "archive_timestamp": iso(),
                                     "locked": False}}  # fmt: skip
+
+    def add_guild(self, guild_id: int, name: str) -> int:
+        """Another guild (the bot is a member, no moderator role) with one text channel; returns the channel id."""
+        self.guild_names[guild_id] = name
+        cid = self.snowflake()
+        self.channels[cid] = self._text_channel(cid, "general", 0, guild_id)
+        return cid
+
+    def guild_of(self, channel_id: int) -> int:
+        ch = self.channels.get(channel_id)
+        return int(ch["guild_id"]) if ch else GUILD_ID
 
     def add_thread(self, parent: int, name: str) -> int:
         """A thread the bot was never told about (not in GUILD_CREATE, no THREAD_CREATE), e.g. one revived from
@@ -197,14 +218,16 @@ class FakeDiscord:
         return {"user": user, "roles": roles, "joined_at": iso(0), "deaf": False, "mute": False, "flags": 0,
                 "nick": None, "permissions": str(perms)}  # fmt: skip
 
-    def guild_payload(self) -> dict[str, Any]:
+    def guild_payload(self, guild_id: int = GUILD_ID) -> dict[str, Any]:
+        mine = [c for c in self.channels.values() if c["guild_id"] == str(guild_id)]
+        roles = self.roles if guild_id == GUILD_ID else [{**self.everyone_role, "id": str(guild_id)}]
         return {
-            "id": str(GUILD_ID), "name": "Fake Guild", "icon": None, "owner_id": str(self.moderator["id"]),
-            "roles": self.roles, "emojis": [], "stickers": [], "features": [], "member_count": 4, "large": False,
+            "id": str(guild_id), "name": self.guild_names[guild_id], "icon": None,
+            "owner_id": str(self.moderator["id"]), "roles": roles, "emojis": [], "stickers": [], "features": [],
+            "member_count": 4, "large": False,
             "unavailable": False, "joined_at": iso(0), "voice_states": [], "presences": [],
             "members": [self.member(self.bot_user)], "preferred_locale": "en-US",
-            "channels": [c for c in self.channels.values() if c["type"] != 11],
-            "threads": [c for c in self.channels.values() if c["type"] == 11],
+            "channels": [c for c in mine if c["type"] != 11], "threads": [c for c in mine if c["type"] == 11],
             "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [],
         }  # fmt: skip
 
@@ -221,9 +244,9 @@ class FakeDiscord:
         webhook_id: str | None = None,
         keep: bool = True,
     ) -> dict[str, Any]:
-        mid = self.snowflake()
+        mid, guild = self.snowflake(), str(self.guild_of(channel_id))
         msg: dict[str, Any] = {
-            "id": str(mid), "channel_id": str(channel_id), "guild_id": str(GUILD_ID), "author": author,
+            "id": str(mid), "channel_id": str(channel_id), "guild_id": guild, "author": author,
             "content": content, "timestamp": iso(), "edited_timestamp": None, "tts": False,
             "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [],
             "embeds": embeds or [], "components": components or [], "pinned": False, "type": 19 if reference else 0,
@@ -234,7 +257,7 @@ class FakeDiscord:
         if reference:
             ref = self.messages.get(reference)
             msg["message_reference"] = {"type": 0, "message_id": str(reference), "channel_id": str(channel_id),
-                                        "guild_id": str(GUILD_ID)}  # fmt: skip
+                                        "guild_id": guild}  # fmt: skip
             msg["referenced_message"] = {k: v for k, v in ref.items() if k != "member"} if ref else None
         if keep:  # interaction responses are not part of a channel's history here
             self.messages[mid] = msg
@@ -243,11 +266,19 @@ class FakeDiscord:
     # ---- gateway --------------------------------------------------------------------------------------------
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        self._seq += 1
-        payload = {"op": 0, "t": event, "s": self._seq, "d": data}
+        """To every live connection, or with a guild_id only to the connection whose shard holds that guild."""
+        guild = data.get("guild_id")
         for ws in list(self._sockets):
-            if not ws.closed:
-                await ws.send_str(json.dumps(payload))
+            if not ws.closed and self._serves(ws, int(guild) if guild else None):
+                await self._send(ws, event, data)
+
+    async def _send(self, ws: web.WebSocketResponse, event: str, data: dict[str, Any]) -> None:
+        self._seq += 1
+        await ws.send_str(json.dumps({"op": 0, "t": event, "s": self._seq, "d": data}))
+
+    def _serves(self, ws: web.WebSocketResponse, guild_id: int | None) -> bool:
+        shard = self._shards.get(ws)
+        return shard is None or guild_id is None or (guild_id >> 22) % shard[1] == shard[0]
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -262,6 +293,7 @@ class FakeDiscord:
         finally:
             if ws in self._sockets:
                 self._sockets.remove(ws)
+            self._shards.pop(ws, None)
         return ws
 
     async def _gateway_op(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
@@ -270,15 +302,26 @@ class FakeDiscord:
             self.heartbeats += 1
             await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
         elif op == 2:
-            self.identifies.append(data["d"])
-            self._sockets.append(ws)
-            ready = {"v": 10, "user": self.bot_user, "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
-                     "session_id": f"session-{len(self.identifies)}", "resume_gateway_url": self.gateway_url,
-                     "application": {"id": str(BOT_ID), "flags": 0}}  # fmt: skip
-            await self.dispatch("READY", ready)
-            await self.dispatch("GUILD_CREATE", self.guild_payload())
+            await self._identify(ws, data["d"])
         elif op == 6:  # RESUME: no sessions kept, start over
             await ws.send_str(json.dumps({"op": 9, "d": False, "s": None, "t": None}))
+
+    async def _identify(self, ws: web.WebSocketResponse, identify: dict[str, Any]) -> None:
+        """READY and one GUILD_CREATE per guild, on this connection only, for the guilds of its shard."""
+        self.identifies.append(identify)
+        self._sockets.append(ws)
+        if identify.get("shard"):
+            self._shards[ws] = (int(identify["shard"][0]), int(identify["shard"][1]))
+        guilds = [g for g in self.guild_names if self._serves(ws, g)]
+        self.ready_guilds.append(guilds)
+        ready = {"v": 10, "user": self.bot_user, "guilds": [{"id": str(g), "unavailable": True} for g in guilds],
+                 "session_id": f"session-{len(self.identifies)}", "resume_gateway_url": self.gateway_url,
+                 "application": {"id": str(BOT_ID), "flags": 0}}  # fmt: skip
+        if identify.get("shard"):
+            ready["shard"] = identify["shard"]
+        await self._send(ws, "READY", ready)
+        for g in guilds:
+            await self._send(ws, "GUILD_CREATE", self.guild_payload(g))
 
     async def connected(self, timeout: float = 5.0) -> None:
         await self.wait_for(lambda: self._sockets, timeout, "a gateway connection")
@@ -301,13 +344,14 @@ class FakeDiscord:
 
     async def delete_message(self, channel_id: int, message_id: int) -> None:
         self.messages.pop(message_id, None)
-        data = {"id": str(message_id), "channel_id": str(channel_id), "guild_id": str(GUILD_ID)}
+        data = {"id": str(message_id), "channel_id": str(channel_id), "guild_id": str(self.guild_of(channel_id))}
         await self.dispatch("MESSAGE_DELETE", data)
 
     async def bulk_delete(self, channel_id: int, message_ids: list[int]) -> None:
         for mid in message_ids:
             self.messages.pop(mid, None)
-        data = {"ids": [str(m) for m in message_ids], "channel_id": str(channel_id), "guild_id": str(GUILD_ID)}
+        data = {"ids": [str(m) for m in message_ids], "channel_id": str(channel_id),
+                "guild_id": str(self.guild_of(channel_id))}  # fmt: skip
         await self.dispatch("MESSAGE_DELETE_BULK", data)
 
     async def edit_message(self, message_id: int, content: str) -> None:
@@ -319,13 +363,13 @@ class FakeDiscord:
         self, itype: int, data: dict[str, Any], *, user: dict[str, Any], moderator: bool, channel_id: int,
         message: dict[str, Any] | None = None,
     ) -> dict[str, Any]:  # fmt: skip
-        iid = self.snowflake()
+        iid, guild = self.snowflake(), str(self.guild_of(channel_id))
         member = self.member(user, moderator=moderator)
         payload = {
             "id": str(iid), "application_id": str(BOT_ID), "type": itype, "token": f"itoken-{iid}", "version": 1,
-            "guild_id": str(GUILD_ID), "channel_id": str(channel_id), "channel": self.channels[channel_id],
+            "guild_id": guild, "channel_id": str(channel_id), "channel": self.channels[channel_id],
             "member": member, "app_permissions": str(EVERYONE_PERMS), "locale": "en-US", "guild_locale": "en-US",
-            "entitlements": [], "authorizing_integration_owners": {"0": str(GUILD_ID)}, "context": 0,
+            "entitlements": [], "authorizing_integration_owners": {"0": guild}, "context": 0,
             "attachment_size_limit": 8 * 1024 * 1024, "data": data,
         }  # fmt: skip
         if message is not None:
@@ -470,7 +514,8 @@ class FakeDiscord:
 
     async def _gateway_info(self, request: web.Request, body: Any) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+        url = self.advertised_gateway or self.gateway_url
+        return _json({"url": url, "shards": self.recommended_shards, "session_start_limit": limit})
 
     async def _sync(self, request: web.Request, body: Any) -> web.Response:
         defaults = {"description": "", "options": [], "type": 1, "dm_permission": True, "nsfw": False}
