@@ -56,7 +56,7 @@ class Detection:
     author_name: str
     excerpt: str
     score: float
-    action: str  # replied | shadow | queued | approved | dismissed | sending | no action
+    action: str  # replied | reply dismissed | shadow | queued | approved | dismissed | sending | no action
     votes_up: int = 0
     votes_down: int = 0
 
@@ -162,10 +162,13 @@ def _detection(row: dict[str, Any]) -> Detection:
 
 
 def action_of(row: dict[str, Any]) -> str:
-    """What the bot did about a detection, from its reply and review rows."""
+    """What the bot did about a detection, from its reply and review rows. "dismissed" is a review a moderator
+    rejected (nothing was posted); "reply dismissed" a posted reply a moderator took down."""
     kind, status, review = row.get("reply_kind"), row.get("reply_status"), row.get("review_status")
     if kind == "shadow" and status == "sent":
         return "shadow"
+    if kind and status == "sent" and row.get("dismissed_at"):
+        return "reply dismissed"
     if kind and status == "sent":
         return "replied"
     if kind and status == "pending":

@@ -103,7 +103,8 @@ def stats_embed(stats: Mapping[str, Any], *, period: str) -> discord.Embed:
     embed = discord.Embed(title=f"Counterpoint stats ({period})", colour=COLOUR)
     rows = (
         ("Messages seen", "posts"), ("Framing detections", "detections"), ("Replies posted", "replies"),
-        ("Helpful votes", "votes_up"), ("Not helpful votes", "votes_down"), ("Approved by moderators", "approved"),
+        ("Replies dismissed by moderators", "dismissed"), ("Helpful votes", "votes_up"),
+        ("Not helpful votes", "votes_down"), ("Approved by moderators", "approved"),
         ("Rejected by moderators", "rejected"), ("Waiting for review", "pending_reviews"),
     )  # fmt: skip
     for name, key in rows:

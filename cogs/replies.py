@@ -7,14 +7,12 @@ replies sent before a restart keep working; the reply is identified by the messa
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.discord_bot import report, tell
-from bot.models import utcnow
 from cogs.common import NONE, BaseView, bot_of, channel_by_id, is_moderator
 from cogs.render import counterpoint_embed
 
@@ -100,20 +98,19 @@ class DismissModal(discord.ui.Modal, title="Dismiss this note"):
             return await tell(interaction, "Only moderators can dismiss this note.")
         reason = self.reason.value.strip() or "no reason given"
         ref = self.target.reference
-        record = {
-            "post_id": str(ref.message_id) if ref and ref.message_id else "",
-            "moderator": str(interaction.user.id),
-            "reason": reason,
-            "at": utcnow().isoformat(),
-        }
-        # the store has no dismissal table yet: a named checkpoint keeps the record (see the issue report)
-        await bot_of(interaction).resources.store.set_checkpoint(
-            f"dismissed:discord:{self.target.id}", json.dumps(record)
+        recorded = await bot_of(interaction).resources.store.dismiss_reply(
+            "discord",
+            str(ref.message_id) if ref and ref.message_id else "",
+            reply_id=str(self.target.id),
+            moderator=str(interaction.user.id),
+            reason=reason,
         )
         with contextlib.suppress(discord.NotFound):  # someone deleted it meanwhile: the goal is reached
             await self.target.delete()
-        log.info("reply %s dismissed by %s: %s", self.target.id, interaction.user.id, reason)
-        await tell(interaction, "Dismissed: the note is deleted and your reason is recorded.")
+        log.info("reply %s dismissed by %s (recorded: %s): %s", self.target.id, interaction.user.id, recorded, reason)
+        # not recorded: dismissed before (that record stands) or not in this bot's records
+        note = "your reason is recorded" if recorded else "it was dismissed before or is not in my records"
+        await tell(interaction, f"Dismissed: the note is deleted; {note}.")
 
     async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
         await report(interaction, error, "dismiss form")

@@ -47,6 +47,7 @@ def test_a_long_line_is_cut_between_words_and_a_huge_word_hard():
     [
         ({"reply_kind": "reply", "reply_status": "sent"}, "replied"),
         ({"reply_kind": "shadow", "reply_status": "sent"}, "shadow"),
+        ({"reply_kind": "reply", "reply_status": "sent", "dismissed_at": "2025-01-01"}, "reply dismissed"),
         ({"reply_kind": "reply", "reply_status": "pending"}, "sending"),
         ({"review_status": "pending"}, "queued"),
         ({"review_status": "rejected"}, "dismissed"),

@@ -125,8 +125,16 @@ async def test_dismiss_is_refused_for_members_and_deletes_with_a_reason_for_mode
         await fake.submit_modal(modal, {text_input: "off-topic here"}, message=reply, user=fake.moderator,
                                 moderator=True)  # fmt: skip
         await fake.wait_request("DELETE", rf"/channels/{fake.general}/messages/{reply['id']}")
-        record = await eventually(lambda: bot.resources.store.get_checkpoint(f"dismissed:discord:{reply['id']}"))
-        assert "off-topic here" in record and post["id"] in record
+        stored = await eventually(lambda: _dismissed(bot, post), what="the dismissal recorded")
+        assert (stored["dismissed_by"], stored["dismiss_reason"]) == (fake.moderator["id"], "off-topic here")
+        assert stored["reply_id"] == reply["id"] and (await bot.resources.store.stats())["dismissed"] == 1
+        told = await fake.wait_for(lambda: len(fake.callbacks) == 3 and fake.callbacks[-1], what="the confirmation")
+        assert "your reason is recorded" in told["data"]["content"]
+
+
+async def _dismissed(bot, post) -> dict | None:
+    row = await bot.resources.store.get_reply("discord", post["id"])
+    return row if row and row["dismissed_at"] else None
 
 
 async def test_summarize_defers_then_follows_up_with_jump_links(tmp_path, fake: FakeDiscord):

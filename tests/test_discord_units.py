@@ -75,9 +75,10 @@ def test_review_and_shadow_embeds_and_stats_render_what_they_are_given():
     embed = render.review_embed(item).to_dict()
     assert embed["title"] == "Review #7 (reddit)" and "queue mode" in embed["footer"]["text"]
     assert render.review_embed({"id": 8, "payload": {}}).description.startswith("(the counterpoint")
-    stats = render.stats_embed({"detections": 4, "approved": 3, "rejected": 1, "precision": 0.75}, period="x")
-    fields = {f.name: f.value for f in stats.fields}
+    numbers = {"detections": 4, "dismissed": 2, "approved": 3, "rejected": 1, "precision": 0.75}
+    fields = {f.name: f.value for f in render.stats_embed(numbers, period="x").fields}
     assert fields["Framing detections"] == "4" and fields["Precision (approved / reviewed)"] == "75% of 4 reviewed"
+    assert fields["Replies dismissed by moderators"] == "2"
 
 
 def test_mydata_pieces_fit_and_end_with_what_to_do():

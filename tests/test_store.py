@@ -10,7 +10,7 @@ import pytest_asyncio
 
 from bot.errors import StoreError
 from bot.models import Citation, Source, Thread
-from bot.store import Store, StoredSummary
+from bot.store import MIGRATIONS, Store, StoredSummary
 from tests.fakes.store_kit import T0, Clock, counterpoint, db_path, post, summary, verdict
 
 
@@ -30,7 +30,7 @@ async def test_open_creates_folder_and_sets_pragmas(tmp_path, store):
     con = sqlite3.connect(db_path(tmp_path))
     try:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert con.execute("PRAGMA user_version").fetchone()[0] == await store.schema_version() == 2
+        assert con.execute("PRAGMA user_version").fetchone()[0] == await store.schema_version() == len(MIGRATIONS)
     finally:
         con.close()
     async with store._write() as db:  # the writer's own per-connection settings
@@ -123,6 +123,33 @@ async def test_confirm_without_claim_still_blocks(store):
     row = await store.get_reply("discord", "p2")
     assert row is not None and row["status"] == "sent" and row["thread_id"] == "t7"
     assert await store.claim_reply("discord", "p2", thread_id="t7") is False
+
+
+async def test_dismiss_reply_records_the_first_dismissal_of_a_sent_reply(store, clock):
+    await store.add_post(post("p1"))
+    await store.claim_reply("discord", "p1", thread_id="t1", guild_id="g1")
+    assert await store.dismiss_reply("discord", "p1", reply_id="m1", moderator="mod", reason="r") is False  # pending
+    await store.confirm_reply("discord", "p1", reply_id="m1", text="cp")
+    assert await store.dismiss_reply("discord", "p1", reply_id="other", moderator="mod", reason="r") is False
+    assert await store.dismiss_reply("reddit", "p1", reply_id="m1", moderator="mod", reason="r") is False
+    clock.advance(minutes=3)
+    assert await store.dismiss_reply("discord", "p1", reply_id="m1", moderator="mod", reason="off-topic") is True
+    clock.advance(minutes=1)
+    assert await store.dismiss_reply("discord", "", reply_id="m1", moderator="mod2", reason="again") is False
+    row = await store.get_reply("discord", "p1")
+    assert row is not None and row["status"] == "sent"  # still blocks a second reply
+    assert (row["dismissed_at"], row["dismissed_by"], row["dismiss_reason"]) == (
+        T0 + timedelta(minutes=3),
+        "mod",
+        "off-topic",
+    )
+    # the post id may be unknown (the reply lost its reference): the reply id alone finds it
+    await store.add_post(post("p2"))
+    await store.confirm_reply("discord", "p2", reply_id="m2", text="cp")
+    assert await store.dismiss_reply("discord", "", reply_id="m2", moderator="mod", reason="r") is True
+    assert (await store.stats())["dismissed"] == 2
+    assert (await store.stats(guild_id="elsewhere"))["dismissed"] == 0
+    assert (await store.stats(since=clock.advance(hours=1)))["dismissed"] == 0
 
 
 async def test_cooldown_and_cap_queries(store, clock):
@@ -278,7 +305,7 @@ async def test_stats_counts_filters_and_precision(store, clock):
     assert everything["pending_claims"] == 1 and everything["pending_reviews"] == 1
     assert (everything["votes_up"], everything["votes_down"]) == (2, 1)
     assert (everything["approved"], everything["rejected"], everything["precision"]) == (1, 1, 0.5)
-    assert everything["vote_share"] == pytest.approx(2 / 3)
+    assert everything["vote_share"] == pytest.approx(2 / 3) and everything["dismissed"] == 0
     g1 = await store.stats(guild_id="g1")
     assert (g1["posts"], g1["detections"], g1["replies"], g1["votes_up"], g1["pending_reviews"]) == (2, 1, 1, 2, 0)
     assert (await store.stats(guild_id="g2"))["pending_claims"] == 1
@@ -362,11 +389,13 @@ async def test_framing_detections_report_what_the_bot_did(tmp_path):
         await store.vote("discord", "r0", "u1", 1)
         await store.enqueue_review("discord", "1", payload={"x": 1})
         await store.delete_post("discord", "2")
+        await store.dismiss_reply("discord", "0", reply_id="r0", moderator="m", reason="wrong here")
         now = store._clock()
         rows = await store.framing_detections(now - timedelta(hours=1), now + timedelta(hours=1), guild_id="g")
     by_id = {r["post_id"]: r for r in rows}
     assert set(by_id) == {"0", "1", "2"}
     assert (by_id["0"]["reply_status"], by_id["0"]["votes_up"]) == ("sent", 1)
+    assert by_id["0"]["dismissed_at"] is not None and by_id["1"]["dismissed_at"] is None
     assert by_id["1"]["review_status"] == "pending" and by_id["1"]["reply_kind"] is None
     assert by_id["2"]["text"] is None  # deleted: never a copy of removed text
     assert by_id["0"]["text"] and by_id["0"]["recorded_at"].tzinfo is not None

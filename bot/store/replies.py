@@ -1,4 +1,4 @@
-"""Exactly-once replies and the votes on them.
+"""Exactly-once replies, their dismissal by moderators, and the votes on them.
 
 A reply is claimed BEFORE it is sent: `claim_reply` inserts a 'pending' row keyed by (platform, post_id) and only
 the one insert that lands returns True. After the platform accepted the message, `confirm_reply` marks it 'sent';
@@ -79,7 +79,21 @@ class RepliesMixin(StoreBase):
         data["citations"] = json.loads(row["citations"]) if row["citations"] else []
         data["claimed_at"] = py_time(row["claimed_at"])
         data["sent_at"] = py_time(row["sent_at"])
+        data["dismissed_at"] = py_time(row["dismissed_at"])
         return data
+
+    async def dismiss_reply(self, platform: str, post_id: str, *, reply_id: str, moderator: str, reason: str) -> bool:
+        """A moderator took a sent reply down: record when, who and why. True the first time; False when no sent
+        reply matches or it was dismissed already (the first record is kept). `post_id` may be "" when the
+        reply no longer says which post it answered: `reply_id` alone then finds it."""
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE replies SET dismissed_at = ?, dismissed_by = ?, dismiss_reason = ? "
+                "WHERE platform = ? AND reply_id = ? AND (? = '' OR post_id = ?) AND status = 'sent' "
+                "AND dismissed_at IS NULL",
+                (self._now(), moderator, reason, platform, reply_id, post_id, post_id),
+            )
+            return cur.rowcount > 0
 
     async def last_reply_at(self, platform: str, thread_id: str, *, kind: str | None = None) -> datetime | None:
         """When the latest reply in a thread was claimed (pending claims count: they may have been sent)."""

@@ -115,7 +115,28 @@ CREATE INDEX cp_cache_created ON cp_cache (created_at);
 CREATE INDEX reviews_decided ON reviews (decided_at);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1_INITIAL, V2_CACHE_POST_LINK)
+# v3: a moderator's dismissal of a sent reply is part of the reply (who, why, when), so stats and the digest can
+# count it. Dismissals recorded before as checkpoints named dismissed:<platform>:<reply_id> are carried over (the
+# checkpoint's updated_at is the moment, in the store's time format) and those checkpoints removed.
+V3_REPLY_DISMISSALS = """
+ALTER TABLE replies ADD COLUMN dismissed_at TEXT;
+ALTER TABLE replies ADD COLUMN dismissed_by TEXT;
+ALTER TABLE replies ADD COLUMN dismiss_reason TEXT;
+CREATE INDEX replies_dismissed ON replies (dismissed_at);
+UPDATE replies SET
+  dismissed_at = (SELECT c.updated_at FROM checkpoints c
+                  WHERE c.name = 'dismissed:' || replies.platform || ':' || replies.reply_id),
+  dismissed_by = (SELECT json_extract(c.value, '$.moderator') FROM checkpoints c
+                  WHERE c.name = 'dismissed:' || replies.platform || ':' || replies.reply_id),
+  dismiss_reason = (SELECT json_extract(c.value, '$.reason') FROM checkpoints c
+                    WHERE c.name = 'dismissed:' || replies.platform || ':' || replies.reply_id)
+WHERE reply_id IS NOT NULL AND EXISTS (SELECT 1 FROM checkpoints c
+  WHERE c.name = 'dismissed:' || replies.platform || ':' || replies.reply_id AND json_valid(c.value));
+DELETE FROM checkpoints WHERE name LIKE 'dismissed:%' AND EXISTS (SELECT 1 FROM replies r
+  WHERE 'dismissed:' || r.platform || ':' || r.reply_id = checkpoints.name AND r.dismissed_at IS NOT NULL);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1_INITIAL, V2_CACHE_POST_LINK, V3_REPLY_DISMISSALS)
 
 
 def split_statements(script: str) -> list[str]:

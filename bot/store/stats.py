@@ -18,6 +18,8 @@ SELECT
      AND (:g IS NULL OR r.guild_id = :g)) AS replies,
   (SELECT COUNT(*) FROM replies r WHERE r.status = 'sent' AND r.kind != 'reply' AND r.sent_at >= :since
      AND (:g IS NULL OR r.guild_id = :g)) AS other_sent,
+  (SELECT COUNT(*) FROM replies r WHERE r.dismissed_at >= :since
+     AND (:g IS NULL OR r.guild_id = :g)) AS dismissed,
   (SELECT COUNT(*) FROM replies r WHERE r.status = 'pending' AND r.claimed_at >= :since
      AND (:g IS NULL OR r.guild_id = :g)) AS pending_claims,
   (SELECT COALESCE(SUM(v.value = 1), 0) FROM votes v
@@ -40,7 +42,8 @@ class StatsMixin(StoreBase):
         """Counts since a time (default: ever), optionally for one guild.
 
         posts: posts stored (tombstones included); detections: verdicts labelled "frames"; replies: public replies
-        sent; other_sent: shadow/queue messages sent; pending_claims: claims never confirmed; votes_up/votes_down;
+        sent; other_sent: shadow/queue messages sent; dismissed: sent replies a moderator took down (counted when
+        dismissed); pending_claims: claims never confirmed; votes_up/votes_down;
         approved/rejected/pending_reviews: the review queue; precision: approved / (approved + rejected), 0.0
         while nothing was reviewed; vote_share: votes_up / all votes, 0.0 without votes.
         """
@@ -57,7 +60,7 @@ _DETECTIONS_SQL = """
 SELECT v.platform, v.post_id, COALESCE(p.thread_id, '') AS thread_id, COALESCE(p.channel_id, '') AS channel_id,
   COALESCE(p.guild_id, '') AS guild_id, p.author_name, NULLIF(p.text, '') AS text, COALESCE(v.quote, '') AS quote,
   v.label, v.score, v.engine, v.recorded_at, r.kind AS reply_kind, r.status AS reply_status, r.reply_id,
-  rv.status AS review_status,
+  r.dismissed_at, rv.status AS review_status,
   (SELECT COUNT(*) FROM votes x WHERE x.platform = v.platform AND x.reply_id = r.reply_id AND x.value = 1)
     AS votes_up,
   (SELECT COUNT(*) FROM votes x WHERE x.platform = v.platform AND x.reply_id = r.reply_id AND x.value = -1)
@@ -84,6 +87,7 @@ class DetectionsMixin(StoreBase):
         for row in await self._rows(_DETECTIONS_SQL, params):
             item = dict(row)
             item["recorded_at"] = py_time(item["recorded_at"])
+            item["dismissed_at"] = py_time(item["dismissed_at"])
             item["votes_up"], item["votes_down"] = int(item["votes_up"]), int(item["votes_down"])
             out.append(item)
         return out
