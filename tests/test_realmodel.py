@@ -120,6 +120,7 @@ async def test_503_while_loading_is_waited_out():
         await asyncio.wait_for(proc.wait(), 10)
 
 
+@pytest.mark.timeout(900)
 async def test_demo_runs_through_the_embedded_model():
     """`counterpoint demo --embedded-model` starts and stops its own server and finishes, whatever the model says."""
     proc = await asyncio.create_subprocess_exec(
