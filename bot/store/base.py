@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import UTC, datetime, timedelta
@@ -212,13 +213,31 @@ async def _connect(path: str, busy_timeout_ms: int, opened: list[aiosqlite.Conne
     if ro:
         await db.execute("PRAGMA query_only = ON")
     else:
-        await db.execute("PRAGMA journal_mode = WAL")
+        await _enable_wal(db, busy_timeout_ms)
         await db.execute("PRAGMA synchronous = NORMAL")
         # freed pages and cells are zeroed, so deleted text does not linger in the file
         await db.execute("PRAGMA secure_delete = ON")
     await db.execute("PRAGMA foreign_keys = ON")
     await db.create_function("cp_norm", 1, normalize, deterministic=True)
     return db
+
+
+async def _enable_wal(db: aiosqlite.Connection, busy_timeout_ms: int) -> None:
+    """Switching to WAL needs an exclusive lock, and SQLite answers SQLITE_BUSY at once (no busy handler) when
+    several processes open a new file together: so look first, then retry briefly within the busy timeout."""
+    deadline = time.monotonic() + max(busy_timeout_ms, 100) / 1000
+    while True:
+        try:
+            async with db.execute("PRAGMA journal_mode") as cur:
+                row = await cur.fetchone()
+            if row is not None and str(row[0]).lower() == "wal":
+                return
+            await db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.02)
 
 
 def normalize(text: str | None) -> str:
