@@ -20,10 +20,9 @@ from typing import Any, TextIO
 
 from bot.errors import InputError
 from bot.models import Post, Thread
+from bot.reddit_convert import REDDIT_WEB, data_to_post
 
 REDDIT_URL = re.compile(r"^https?://([a-z0-9-]+\.)?(reddit\.com|redd\.it)/", re.IGNORECASE)
-REDDIT_WEB = "https://www.reddit.com"
-DELETED = frozenset({"[deleted]", "[removed]"})
 
 
 def is_reddit_url(source: str) -> bool:
@@ -194,19 +193,10 @@ def _reddit(data: list, name: str) -> tuple[Thread, list[Post]]:
     if not subs or not isinstance(subs[0].get("data"), dict) or not subs[0]["data"].get("id"):
         raise InputError(f"{name} looks like a Reddit page but its first listing holds no submission.")
     s = subs[0]["data"]
-    sub_id, subreddit = str(s["id"]), str(s.get("subreddit") or "")
     url = REDDIT_WEB + s["permalink"] if s.get("permalink") else ""
-    thread = Thread("reddit", sub_id, title=str(s.get("title") or ""), channel_id=subreddit, url=url)
-    posts: list[Post] = []
-    body = "\n\n".join(x for x in (str(s.get("title") or ""), str(s.get("selftext") or "")) if x.strip())
-    if body.strip() and body.strip() not in DELETED:
-        posts.append(_reddit_post(s, body, name, sub_id, subreddit, parent=None))
-    for c in _walk(_children(data[1])):
-        text = str(c.get("body") or "")
-        if c.get("id") and text.strip() and text.strip() not in DELETED:
-            parent = str(c.get("parent_id") or "").split("_", 1)[-1] or None
-            posts.append(_reddit_post(c, text, name, sub_id, subreddit, parent=parent))
-    return thread, posts
+    thread = Thread("reddit", f"t3_{s['id']}", str(s.get("title") or ""), str(s.get("subreddit") or ""), url=url)
+    posts = [_reddit_post(d, name, thread.thread_id) for d in (s, *_walk(_children(data[1])))]
+    return thread, [p for p in posts if p.text.strip()]  # [deleted]/[removed] bodies come back empty
 
 
 def _walk(children: list[dict]) -> Iterator[dict]:
@@ -220,21 +210,12 @@ def _walk(children: list[dict]) -> Iterator[dict]:
         stack.extend(reversed(_children(child["data"].get("replies"))))
 
 
-def _reddit_post(d: dict, text: str, name: str, sub_id: str, subreddit: str, *, parent: str | None) -> Post:
-    post_id = str(d["id"])
-    author = str(d.get("author") or "[deleted]")
-    ts = d.get("created_utc", d.get("created"))
-    if ts is None:
-        raise InputError(f"{name}: comment {post_id} has no created_utc time.")
-    return Post(
-        platform="reddit",
-        post_id=post_id,
-        thread_id=sub_id,
-        author_id=str(d.get("author_fullname") or author),
-        author_name=author,
-        text=text,
-        created_at=_time(ts, name, post_id),
-        channel_id=subreddit,
-        parent_id=parent,
-        url=REDDIT_WEB + d["permalink"] if d.get("permalink") else "",
-    )
+def _reddit_post(d: dict, name: str, thread_id: str) -> Post:
+    """The same conversion the live Reddit stream uses (bot.reddit_convert), with one-sentence input errors."""
+    created = d.get("created_utc", d.get("created"))
+    if created is None:
+        raise InputError(f"{name}: comment {d.get('id', '?')} has no created_utc time.")
+    try:
+        return data_to_post({**d, "created_utc": created, "link_id": d.get("link_id") or thread_id})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{name}: comment {d.get('id', '?')} cannot be read ({exc}).") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -116,7 +117,12 @@ def _clean(text: Any) -> str:
 
 def thing_to_post(item: Any, *, me: str) -> Post:
     """A praw Comment or Submission (already loaded) -> Post. post_id is the fullname; thread_id the submission's."""
-    d = vars(item)
+    return data_to_post(vars(item), me=me)
+
+
+def data_to_post(d: Mapping[str, Any], *, me: str = "") -> Post:
+    """A submission's or comment's fields (praw's attributes, or the `data` of Reddit's JSON) -> Post.
+    One conversion for the live stream and for saved comment pages, so ids are fullnames everywhere."""
     author = d.get("author")
     name = str(author) if author is not None else "[deleted]"
     submission = "title" in d

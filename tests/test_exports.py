@@ -35,14 +35,16 @@ def test_discord_chat_exporter_shape():
 
 def test_reddit_comment_page():
     thread, posts = load_export(DATA / "summary_reddit.json")
-    assert thread.platform == "reddit" and thread.thread_id == "abc123" and thread.channel_id == "LocalLLaMA"
+    # fullnames, as the live Reddit stream gives them: a saved page and a fetched thread share ids
+    assert thread.platform == "reddit" and thread.thread_id == "t3_abc123" and thread.channel_id == "LocalLLaMA"
     assert thread.title.startswith("Which open model") and thread.url.endswith("/which_open_model/")
     by_id = {p.post_id: p for p in posts}
     # submission first, nested replies flattened, [deleted] and "more" stubs dropped
-    assert list(by_id) == ["abc123", "c1", "c2", "c4"]
-    assert by_id["abc123"].text.startswith("Which open model") and "16 GB" in by_id["abc123"].text
-    assert by_id["c1"].parent_id == "abc123" and by_id["c2"].parent_id == "c1"
-    assert by_id["c2"].created_at == datetime.fromtimestamp(1740830600, UTC)
+    assert list(by_id) == ["t3_abc123", "t1_c1", "t1_c2", "t1_c4"]
+    assert by_id["t3_abc123"].text.startswith("Which open model") and "16 GB" in by_id["t3_abc123"].text
+    assert by_id["t1_c1"].parent_id == "t3_abc123" and by_id["t1_c2"].parent_id == "t1_c1"
+    assert all(p.thread_id == "t3_abc123" for p in posts)
+    assert by_id["t1_c2"].created_at == datetime.fromtimestamp(1740830600, UTC)
 
 
 def test_hand_made_list_with_plain_author_and_reply_to():
