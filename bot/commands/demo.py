@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import tempfile
 import textwrap
@@ -64,6 +65,8 @@ def _posts(script: dict[str, Any]) -> list[Post]:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.verbose:  # the demo's own output says which engine answered; INFO lines would only interleave
+        logging.getLogger().setLevel(logging.WARNING)
     script = json.loads(SCRIPT.read_text(encoding="utf-8"))
     started = time.perf_counter()
     async with AsyncExitStack() as stack:
