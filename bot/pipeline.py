@@ -160,7 +160,19 @@ class Pipeline:
             return None
         cp = counterpoint_from_dict(payload["counterpoint"])
         ok = await self.store.claim_reply(post.platform, post.post_id, thread_id=post.thread_id, guild_id=post.guild_id)
-        return Decision(post, None, "reply", cp, reason=f"approved by {moderator}") if ok else None
+        if not ok:
+            return None
+        return Decision(post, None, "reply", cp, reason=f"approved by {moderator}", extra={"review_id": str(review_id)})
+
+    async def approval_failed(self, decision: Decision) -> bool:
+        """The approved reply could not be posted: put the item back in the queue so approving it again retries.
+        Only when nothing went out: a sent reply, or a send that may have happened (its claim is kept), stays
+        decided. True when the item is pending again."""
+        p = decision.post
+        if await self.store.get_reply(p.platform, p.post_id) is not None:
+            return False
+        review_id = int(decision.extra.get("review_id", 0))
+        return bool(review_id) and bool(await self.store.reopen_review(review_id))
 
     async def reject(self, review_id: int, moderator: str) -> bool:
         return bool(await self.store.decide_review(review_id, status="rejected", moderator=moderator))

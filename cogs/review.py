@@ -66,6 +66,9 @@ async def decide(interaction: discord.Interaction[Any], action: str, review_id: 
     else:
         decision = await pipeline.approve(review_id, str(who.id))
         outcome = await _post_approved(bot, decision, who.display_name)
+        if decision is not None and await pipeline.approval_failed(decision):
+            # nothing went out: the item is pending again and keeps its buttons
+            return await tell(interaction, f"{outcome} It is back in the queue; approve it again to retry.")
     await _close(interaction, outcome)
 
 

@@ -146,3 +146,20 @@ async def test_policy_merges_settings_guild_and_channel(env):
     p = await pipe.policy("discord", "g1", "c1")
     assert (p.mode, p.cooldown_seconds) == ("reply", 5)
     assert (await pipe.policy("reddit", "", "LocalLLaMA")).mode == "queue"
+
+
+async def test_a_failed_approved_reply_goes_back_to_the_queue(env):
+    pipe, store, _ = env
+    d = await pipe.handle(post("50"), policy=Policy("queue", 0, 9))
+    review_id = int(d.extra["review_id"])
+    approved = await pipe.approve(review_id, "mod1")
+    assert approved is not None and approved.extra["review_id"] == str(review_id)
+    await pipe.failed(approved)  # Discord or Reddit refused: the sender frees the claim, nothing went out
+    assert await pipe.approval_failed(approved)
+    assert (await store.get_review(review_id))["status"] == "pending"
+    assert await store.get_reply("discord", "50") is None
+    again = await pipe.approve(review_id, "mod2")  # a retry claims and can post
+    assert again is not None
+    await pipe.sent(again, "r50")
+    assert not await pipe.approval_failed(again)  # it went out: stays decided
+    assert (await store.get_review(review_id))["status"] == "approved"

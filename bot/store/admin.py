@@ -57,6 +57,16 @@ class AdminMixin(StoreBase):
             )
             return cur.rowcount == 1
 
+    async def reopen_review(self, review_id: int) -> bool:
+        """An approved item whose reply could not be posted goes back to pending, so a moderator can retry it."""
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE reviews SET status = 'pending', moderator = NULL, decided_at = NULL "
+                "WHERE id = ? AND status = 'approved'",
+                (review_id,),
+            )
+            return cur.rowcount == 1
+
     async def watch_remove(self, guild_id: str, channel_id: str) -> bool:
         async with self._write() as db:
             cur = await db.execute("DELETE FROM watched WHERE guild_id = ? AND channel_id = ?", (guild_id, channel_id))
