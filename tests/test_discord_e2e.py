@@ -375,3 +375,32 @@ async def test_a_reddit_review_item_is_posted_to_the_moderators_and_approval_goe
         assert hook.asked[0].post.post_id == "t1_abc" and hook.asked[0].counterpoint == cp
         assert (await resources.store.get_reply("reddit", "t1_abc"))["status"] == "sent"
         assert created_in(fake, fake.general) == []
+
+
+async def test_an_approved_reply_that_discord_refuses_goes_back_to_the_queue(tmp_path, fake: FakeDiscord):
+    async with bot_with(discord_settings(tmp_path, fake)) as bot:
+        first = await fake.user_message(fake.general, FRAMING)
+        await reply_sent(bot, first)
+        second = await fake.user_message(fake.general, FRAMING_2, author=fake.bob)
+        review = (await fake.wait_for(lambda: reviews_in(fake), what="a review item in #mods"))[0]
+        approve = next(c["custom_id"] for row in review.body["components"] for c in row["components"])
+        review_msg = next(m for m in fake.messages.values() if m["channel_id"] == str(fake.mods) and m["components"])
+        review_id = int(approve.rsplit(":", 1)[1])
+
+        fake.fail("POST", rf"/channels/{fake.general}/messages$", status=403)
+        await fake.click(review_msg, approve, user=fake.moderator, moderator=True)
+        await fake.wait_for(lambda: [r for r in fake.requests if r.status == 403], what="the refused reply")
+        await eventually(
+            lambda: _status_is(bot.resources.store.get_review(review_id), "pending"), what="the item back in the queue"
+        )
+        assert await bot.resources.store.get_reply("discord", second["id"]) is None
+        assert len(created_in(fake, fake.general)) == 1
+
+        await fake.click(review_msg, approve, user=fake.moderator, moderator=True)  # the retry goes out
+        await reply_sent(bot, second)
+        assert len(created_in(fake, fake.general)) == 2
+
+
+async def _status_is(review, status: str) -> bool:
+    item = await review
+    return item is not None and item["status"] == status
