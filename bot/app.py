@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from bot.counterpoint import Composer, build_composer
+from bot.errors import StoreError
 from bot.framing import Detector
 from bot.llm import LLMClient
 from bot.models import utcnow
@@ -19,6 +21,8 @@ from bot.store import Store
 from bot.summarize import Summarizer
 
 log = logging.getLogger(__name__)
+
+RETENTION_EVERY = 6 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,18 +54,28 @@ async def build_resources(
         await composer.refresh_library()
         summarizer = Summarizer(settings, llm, store)
         pipeline = Pipeline(settings, store, detector, composer, clock=clock)
-        if settings.storage.retention_days:
-            purged = await store.purge_text_older_than(settings.storage.retention_days)
-            if purged:
-                log.info(
-                    "retention: purged the text of %d posts older than %d days",
-                    purged,
-                    settings.storage.retention_days,
-                )
+        await purge_old_text(store, settings.storage.retention_days)
         yield Resources(settings, store, llm, detector, composer, summarizer, pipeline)
 
 
-def describe_engine(available: bool, settings: Settings) -> str:
-    if available:
-        return f"model server at {settings.llm.base_url}"
-    return f"offline engine (no model server answered at {settings.llm.base_url})"
+async def purge_old_text(store: Store, days: int) -> int:
+    """storage.retention_days: the text of older posts is removed for good (0 keeps everything)."""
+    if not days:
+        return 0
+    purged = int(await store.purge_text_older_than(days))
+    if purged:
+        log.info("retention: purged the text of %d posts older than %d days", purged, days)
+    return purged
+
+
+async def retention_loop(store: Store, days: int, stop: asyncio.Event, *, every: float = RETENTION_EVERY) -> None:
+    """A long-running bot purges old text every few hours, not only at start-up; a failed purge is retried later."""
+    while not stop.is_set():
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+        if stop.is_set():
+            return
+        try:
+            await purge_old_text(store, days)
+        except StoreError as exc:
+            log.warning("retention purge failed, will retry in %.0f h: %s", every / 3600, exc)

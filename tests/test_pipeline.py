@@ -163,3 +163,22 @@ async def test_a_failed_approved_reply_goes_back_to_the_queue(env):
     await pipe.sent(again, "r50")
     assert not await pipe.approval_failed(again)  # it went out: stays decided
     assert (await store.get_review(review_id))["status"] == "approved"
+
+
+async def test_retention_runs_while_the_bot_runs_and_stops_with_it(tmp_path):
+    from bot.app import retention_loop
+
+    clock = Clock()
+    async with Store.open(tmp_path / "ret.db", clock=clock) as store:
+        old = Post("discord", "old", "t", "u", "a", "secret old words", T0 - timedelta(days=100), "c", "g")
+        await store.add_post(old)
+        stop = asyncio.Event()
+        loop = asyncio.create_task(retention_loop(store, 90, stop, every=0.05))
+        for _ in range(100):
+            got = await store.get_post("discord", "old")
+            if got is not None and got.text == "":
+                break
+            await asyncio.sleep(0.02)
+        assert (await store.get_post("discord", "old")).text == ""  # purged by the loop, not at start-up
+        stop.set()
+        await asyncio.wait_for(loop, 2)

@@ -16,7 +16,7 @@ from typing import Any
 
 import discord
 
-from bot.app import Resources, build_resources
+from bot.app import Resources, build_resources, retention_loop
 from bot.discord_bot import CounterpointBot
 from bot.settings import Settings
 
@@ -71,12 +71,14 @@ async def _serve(resources: Resources, stop: asyncio.Event) -> int:
     if reddit is not None:
         jobs["reddit"] = asyncio.create_task(reddit.run(stop), name="reddit")
     log.info("running: %s (Ctrl+C or SIGTERM stops)", ", ".join(jobs))
+    retention = asyncio.create_task(retention_loop(resources.store, settings.storage.retention_days, stop))
     waiter = asyncio.create_task(stop.wait())
     await asyncio.wait([waiter, *jobs.values()], return_when=asyncio.FIRST_COMPLETED)
     stopped_by_signal = stop.is_set()
     stop.set()
     waiter.cancel()
     await _shut_down(bot, reddit, jobs)
+    await retention  # returns as soon as stop is set
     return EXIT_OK if stopped_by_signal else _exit_code(jobs)
 
 
