@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from bot.counterpoint import Composer, build_composer
-from bot.errors import StoreError
+from bot.errors import ConfigError, StoreError
 from bot.framing import Detector
 from bot.llm import LLMClient
 from bot.models import utcnow
@@ -46,7 +47,7 @@ async def build_resources(
     """
     path = store_path or settings.storage.path
     async with (
-        Store.open(path, busy_timeout_ms=settings.storage.busy_timeout_ms, clock=clock) as store,
+        open_store(path, busy_timeout_ms=settings.storage.busy_timeout_ms, clock=clock) as store,
         LLMClient(settings.llm) as llm,
     ):
         detector = Detector(settings, llm)
@@ -56,6 +57,24 @@ async def build_resources(
         pipeline = Pipeline(settings, store, detector, composer, clock=clock)
         await purge_old_text(store, settings.storage.retention_days)
         yield Resources(settings, store, llm, detector, composer, summarizer, pipeline)
+
+
+def open_store(
+    path: str | Path, *, busy_timeout_ms: int, clock: Callable[[], datetime] = utcnow
+) -> AbstractAsyncContextManager[Store]:
+    """SQLite by default; PostgreSQL when storage.path is a postgresql:// (or postgres://) DSN."""
+    if not str(path).startswith(("postgresql://", "postgres://")):
+        return Store.open(path, busy_timeout_ms=busy_timeout_ms, clock=clock)
+    try:
+        from bot.store_pg import PgStore  # asyncpg is the optional `postgres` extra: imported only when asked for
+    except ImportError as exc:
+        raise ConfigError(
+            f"storage.path is a PostgreSQL DSN but {exc.name} is not installed (pip install 'counterpoint[postgres]')."
+        ) from None
+    # PgStore runs Store's own feature mixins, so it has exactly Store's public API
+    return cast(
+        "AbstractAsyncContextManager[Store]", PgStore.open(str(path), busy_timeout_ms=busy_timeout_ms, clock=clock)
+    )
 
 
 async def purge_old_text(store: Store, days: int) -> int:
