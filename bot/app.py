@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import cast
 
 from bot.counterpoint import Composer, build_composer
+from bot.dsn import is_postgres_dsn
 from bot.errors import ConfigError, StoreError
 from bot.framing import Detector
 from bot.llm import LLMClient
@@ -63,7 +64,7 @@ def open_store(
     path: str | Path, *, busy_timeout_ms: int, clock: Callable[[], datetime] = utcnow
 ) -> AbstractAsyncContextManager[Store]:
     """SQLite by default; PostgreSQL when storage.path is a postgresql:// (or postgres://) DSN."""
-    if not str(path).startswith(("postgresql://", "postgres://")):
+    if not is_postgres_dsn(path):
         return Store.open(path, busy_timeout_ms=busy_timeout_ms, clock=clock)
     try:
         from bot.store_pg import PgStore  # asyncpg is the optional `postgres` extra: imported only when asked for

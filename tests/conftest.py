@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-# no test may pick up an operator's real configuration or secrets
+# no test may pick up an operator's real configuration or secrets (COUNTERPOINT_TEST_* are the tests' own knobs)
 for _name in list(os.environ):
-    if _name.startswith(("COUNTERPOINT_", "DISCORD_", "REDDIT_")):
+    if _name.startswith(("COUNTERPOINT_", "DISCORD_", "REDDIT_")) and not _name.startswith("COUNTERPOINT_TEST_"):
         del os.environ[_name]
 
 

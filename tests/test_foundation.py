@@ -142,3 +142,14 @@ def test_core_modules_import_neither_discord_nor_praw():
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
     assert len(present) >= 4
+
+
+async def test_doctor_never_shows_a_database_password(tmp_path):
+    code, out, err = await _doctor(
+        {
+            "COUNTERPOINT_LLM__BASE_URL": unused_base_url(),
+            "COUNTERPOINT_STORAGE__PATH": "postgresql://bot:hunter2secret@127.0.0.1:1/counterpoint",
+        }
+    )
+    assert code == 1 and "[FAIL] storage" in out
+    assert "hunter2secret" not in out + err and "Traceback" not in err

@@ -11,11 +11,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.app import open_store
+from bot.dsn import redact
 from bot.errors import CounterpointError
 from bot.llm import LLMClient
 from bot.settings import Settings, resource_path
 from bot.sources import Library
-from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,9 @@ def _config_checks(settings: Settings) -> list[Check]:
 
 
 async def _storage_check(settings: Settings) -> Check:
-    path = Path(settings.storage.path)
+    path = redact(settings.storage.path)  # a PostgreSQL DSN may carry a password
     try:
-        async with Store.open(path, busy_timeout_ms=settings.storage.busy_timeout_ms) as store:
+        async with open_store(settings.storage.path, busy_timeout_ms=settings.storage.busy_timeout_ms) as store:
             await store.set_checkpoint("doctor", "ok")
             result = await store.integrity_check()
             version = await store.schema_version()

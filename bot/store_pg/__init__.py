@@ -4,7 +4,7 @@ deletion guarantees on PostgreSQL."""
 
 from __future__ import annotations
 
-from bot.store_pg.base import is_postgres_dsn, redact
+from bot.dsn import is_postgres_dsn, redact
 from bot.store_pg.schema import PG_MIGRATIONS
 from bot.store_pg.store import PgStore
 

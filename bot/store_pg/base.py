@@ -18,10 +18,10 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
-from urllib.parse import urlsplit
 
 import asyncpg
 
+from bot.dsn import redact
 from bot.errors import StoreError
 from bot.models import utcnow
 from bot.store.base import Clock, StoreBase
@@ -32,19 +32,6 @@ log = logging.getLogger(__name__)
 
 # tables holding copies of what people wrote: vacuumed after a deletion so dead row versions go away sooner
 _TEXT_TABLES = ("posts", "verdicts", "reviews", "cp_cache", "summaries", "votes")
-
-
-def is_postgres_dsn(path: str | Path) -> bool:
-    return str(path).startswith(("postgresql://", "postgres://"))
-
-
-def redact(dsn: str) -> str:
-    """The DSN without its password, for messages (secrets are never echoed)."""
-    parts = urlsplit(dsn)
-    if parts.password is None:
-        return dsn
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
 
 
 def describe(exc: BaseException, where: str) -> str:
