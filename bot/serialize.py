@@ -20,6 +20,7 @@ from bot.models import (
     Source,
     Summary,
     SummaryPoint,
+    Thread,
     Verdict,
 )
 
@@ -159,6 +160,16 @@ def summary_from_dict(data: Mapping[str, Any]) -> Summary:
         partial=bool(data.get("partial", False)),
         note=str(data.get("note", "")),
     )
+
+
+def thread_to_dict(t: Thread) -> dict[str, str]:
+    return {
+        "platform": t.platform,
+        "thread_id": t.thread_id,
+        "title": t.title,
+        "channel_id": t.channel_id,
+        "url": t.url,
+    }
 
 
 def source_to_dict(s: Source) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from tests.fakes.reddit_kit import (
     fake_fixture,  # noqa: F401  (the `fake` fixture)
     reddit_settings,
     running,
+    spy_on,
 )
 
 
@@ -42,14 +43,7 @@ async def test_queued_then_approved_reply_lands_once_across_restarts(fake, tmp_p
     late = fake.add_comment(quiet, FRAMING, author="dave")
     rec2 = Recorder()
     async with running(settings, rec2) as (door, res):
-        seen: list[str] = []
-        handle = res.pipeline.handle
-
-        async def spy(post, **kw):
-            seen.append(post.post_id)
-            return await handle(post, **kw)
-
-        monkeypatch.setattr(res.pipeline, "handle", spy)
+        seen = spy_on(res, monkeypatch)
         await eventually(lambda: rec2.queued, what="the comment that arrived while down")
         review = next(r for r in await res.store.pending_reviews() if r["post_id"] == framing)
         decision = await res.pipeline.approve(review["id"], "mod-1")  # what the Discord Approve button does

@@ -12,19 +12,8 @@ from tests.fakes.reddit_kit import (
     fake_fixture,  # noqa: F401  (the `fake` fixture)
     reddit_settings,
     running,
+    spy_on,
 )
-
-
-def spy_on(res, monkeypatch) -> list[str]:
-    seen: list[str] = []
-    handle = res.pipeline.handle
-
-    async def spy(post, **kw):
-        seen.append(post.post_id)
-        return await handle(post, **kw)
-
-    monkeypatch.setattr(res.pipeline, "handle", spy)
-    return seen
 
 
 async def test_a_backlog_longer_than_a_page_is_caught_up_in_order(fake, tmp_path, monkeypatch):

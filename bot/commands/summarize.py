@@ -13,7 +13,7 @@ from bot.errors import InputError
 from bot.exports import is_reddit_url, load_export
 from bot.llm import LLMClient
 from bot.models import Post, Thread
-from bot.serialize import summary_to_dict
+from bot.serialize import summary_to_dict, thread_to_dict
 from bot.settings import Settings
 from bot.summarize import Summarizer
 from bot.summary_format import render_summary_text
@@ -38,7 +38,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         if summary.note:
             _say(summary.note)
-        doc = {"thread": _thread_dict(thread), "summary": summary_to_dict(summary), "model_calls": summarizer.calls}
+        doc = {"thread": thread_to_dict(thread), "summary": summary_to_dict(summary), "model_calls": summarizer.calls}
         print(json.dumps(doc, ensure_ascii=False))
     else:
         title = f"{thread.title}\n" if thread.title else ""
@@ -64,16 +64,6 @@ async def fetch_reddit(settings: Settings, url: str) -> tuple[Thread, list[Post]
     if inspect.isawaitable(result):
         result = await result
     return result
-
-
-def _thread_dict(t: Thread) -> dict[str, str]:
-    return {
-        "platform": t.platform,
-        "thread_id": t.thread_id,
-        "title": t.title,
-        "channel_id": t.channel_id,
-        "url": t.url,
-    }
 
 
 def _progress(stage: str, done: int, total: int) -> None:

@@ -113,3 +113,16 @@ async def cycles(door: RedditFrontDoor, n: int = 2) -> None:
     """Wait until the watcher has made `n` more full passes (so "nothing happened" is a real observation)."""
     start = door.cycles
     await eventually(lambda: door.cycles >= start + n, what=f"{n} watch cycles")
+
+
+def spy_on(res: Resources, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the ids of posts the pipeline handles, in order."""
+    seen: list[str] = []
+    handle = res.pipeline.handle
+
+    async def spy(post: Any, **kw: Any) -> Any:
+        seen.append(post.post_id)
+        return await handle(post, **kw)
+
+    monkeypatch.setattr(res.pipeline, "handle", spy)
+    return seen
