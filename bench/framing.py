@@ -32,9 +32,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.cues import families
-from bot.lexical import lexical_verdict, prefilter
-from bot.lexical_score import score_text
+from bot.framing.cues import families
+from bot.framing.evidence import score_text
+from bot.framing.lexical import lexical_verdict, prefilter
 from bot.settings import FramingSettings
 
 REPO = Path(__file__).resolve().parent.parent

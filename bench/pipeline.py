@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ and th
 from bench.framing import DEFAULT_DATA, corpus, rate, synthetic
 from bench.summarize import run as summary_run
 from bot.app import build_resources
-from bot.lexical import prefilter
+from bot.framing.lexical import prefilter
 from bot.models import Post
 from bot.settings import Settings, load_settings
 from bot.store import Store

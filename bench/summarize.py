@@ -26,10 +26,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the test fakes live in tests/
 
-from bot.llm import LLMClient
+from bot.llm.client import LLMClient
 from bot.settings import LLMSettings, Settings, SummarizeSettings
 from bot.store import Store
-from bot.summarize import Summarizer
+from bot.summary.summarizer import Summarizer
 from tests.fakes.fake_llm import FakeLLM
 from tests.fakes.summary_kit import kind_of, summary_responder, thread
 

@@ -11,16 +11,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import cast
 
-from bot.counterpoint import Composer, build_composer
-from bot.dsn import is_postgres_dsn
+from bot.counterpoint.composer import Composer, build_composer
 from bot.errors import ConfigError, StoreError
-from bot.framing import Detector
-from bot.llm import LLMClient
+from bot.framing.detector import Detector
+from bot.llm.client import LLMClient
 from bot.models import utcnow
 from bot.pipeline import Pipeline
 from bot.settings import Settings
 from bot.store import Store
-from bot.summarize import Summarizer
+from bot.store.dsn import is_postgres_dsn
+from bot.summary.summarizer import Summarizer
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def open_store(
     if not is_postgres_dsn(path):
         return Store.open(path, busy_timeout_ms=busy_timeout_ms, clock=clock)
     try:
-        from bot.store_pg import PgStore  # asyncpg is the optional `postgres` extra: imported only when asked for
+        from bot.store.pg import PgStore  # asyncpg is the optional `postgres` extra: imported only when asked for
     except ImportError as exc:
         raise ConfigError(
             f"storage.path is a PostgreSQL DSN but {exc.name} is not installed (pip install 'counterpoint[postgres]')."

@@ -30,7 +30,7 @@ FALLBACK = "Something went wrong on my side; it has been logged."
 
 
 class RedditHook(Protocol):
-    """What the Discord side needs from the Reddit adapter (bot.reddit.RedditFrontDoor): post an approved
+    """What the Discord side needs from the Reddit adapter (bot.reddit.client.RedditFrontDoor): post an approved
     counterpoint and return the comment's id. It records Pipeline.sent / Pipeline.failed itself (an uncertain
     send keeps the claim), and raises an exception whose str() is one sentence for the moderator."""
 

@@ -15,14 +15,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.digest import build_digest, render_digest
 from bot.discord_bot import NotModerator
 from bot.models import utcnow
+from bot.summary.digest import build_digest, render_digest
 from cogs.common import NONE, guild_config, is_moderator, mod_channel
 
 if TYPE_CHECKING:
-    from bot.digest import Digest
     from bot.discord_bot import CounterpointBot
+    from bot.summary.digest import Digest
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import discord
 
-from bot.digest import split_text
 from bot.models import Citation, Counterpoint, Decision, Summary
-from bot.summary_format import clean, clip, neutralize, render_summary_text
+from bot.summary.digest import split_text
+from bot.summary.format import clean, clip, neutralize, render_summary_text
 
 TEXT_LIMIT = 2000
 TITLE_LIMIT, DESCRIPTION_LIMIT, FIELD_LIMIT, FOOTER_LIMIT, EMBED_TOTAL, MAX_FIELDS = 256, 4096, 1024, 2048, 6000, 25

@@ -16,8 +16,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import InputError
-from bot.exports import is_reddit_url
 from bot.models import Post, Thread, utcnow
+from bot.summary.exports import is_reddit_url
 from cogs.common import NONE, message_to_post
 from cogs.render import summary_pieces
 

@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from bot.counterpoint import Composer, build_composer, counterpoint_json, reply_schema
+from bot.counterpoint.composer import Composer, build_composer, counterpoint_json, reply_schema
+from bot.counterpoint.library import Library
 from bot.errors import ConfigError, StoreError
-from bot.llm import LLMClient
+from bot.llm.client import LLMClient
 from bot.models import Citation, Counterpoint, PrefilterResult, Verdict
-from bot.sanitize import MAX_CHARS, count_words, has_link, has_live_mention
 from bot.settings import CounterpointSettings, Settings, resource_path
-from bot.sources import Library
 from bot.store import Store
+from bot.text.clean import MAX_CHARS, count_words, has_link, has_live_mention
 from tests.fakes.fake_llm import FakeLLM, fake_llm_fixture, llm_settings, unused_base_url  # noqa: F401
 from tests.fakes.store_kit import post as make_post
 
@@ -288,7 +288,7 @@ async def test_a_cached_reply_citing_a_url_no_longer_in_the_library_is_not_reuse
     stale = Counterpoint("Old text that cites a removed source [1].", (Citation("gone", "Gone", "https://gone.example/x"),),
                          "llm")  # fmt: skip
     async with Store.open(tmp_path / "cp.sqlite3") as store, client(fake_llm.base_url) as llm:
-        from bot.claims import claim_key
+        from bot.counterpoint.claims import claim_key
 
         await store.save_counterpoint(claim_key(POST), POST, stale)
         cp = await Composer(settings_for(fake_llm.base_url), library, llm, store).compose(POST, verdict())

@@ -21,8 +21,8 @@ def test_demo_offline_shows_verdicts_counterpoints_summary_and_digest(monkeypatc
     written = "\n".join(line for line in out.splitlines() if not re.match(r"\[\d\d:\d\d\] ", line))
     assert "@everyone" in out and "@everyone" not in written
     # every link shown comes from the library
+    from bot.counterpoint.library import Library
     from bot.settings import load_settings, resource_path
-    from bot.sources import Library
 
     urls = Library.load(resource_path(load_settings().counterpoint.library)).urls
     shown = set(re.findall(r"<(https?://[^>]+)>", out.replace("\n", "")))

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from bot.digest import action_of, build_digest, render_digest, split_text
 from bot.models import Thread
 from bot.settings import Settings, SummarizeSettings
 from bot.store import Store
-from bot.summarize import Summarizer
+from bot.summary.digest import action_of, build_digest, render_digest, split_text
+from bot.summary.summarizer import Summarizer
 from tests.fakes.store_kit import T0, Clock, verdict
 from tests.fakes.summary_kit import thread
 

@@ -8,7 +8,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.errors import InputError
-from bot.evaluate import Item, Outcome, load_dataset, metrics, per_item, render_text, report
+from bot.framing.evaluate import Item, Outcome, load_dataset, metrics, per_item, render_text, report
 from bot.models import LABELS
 from tests.fakes.fake_llm import unused_base_url
 from tests.fakes.framing_kit import keyword_judge, threaded_fake_llm, write_jsonl

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import InputError
-from bot.exports import is_reddit_url, load_export, parse_export
+from bot.summary.exports import is_reddit_url, load_export, parse_export
 
 DATA = Path(__file__).parent / "data"
 

@@ -127,8 +127,8 @@ async def test_doctor_with_fake_model_server_passes_model_checks(fake_llm: FakeL
 
 def test_core_modules_import_neither_discord_nor_praw():
     core = [
-        "bot.settings", "bot.store", "bot.llm", "bot.models", "bot.framing", "bot.sources",
-        "bot.counterpoint", "bot.summarize", "bot.pipeline",
+        "bot.settings", "bot.store", "bot.llm.client", "bot.models", "bot.framing.detector", "bot.counterpoint.library",
+        "bot.counterpoint.composer", "bot.summary.summarizer", "bot.pipeline",
     ]  # fmt: skip
     present = [
         m for m in core if (ROOT / (m.replace(".", "/") + ".py")).exists() or (ROOT / m.replace(".", "/")).is_dir()

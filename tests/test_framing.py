@@ -13,9 +13,9 @@ import pytest
 
 from bot.__main__ import main
 from bot.errors import LLMBadResponse, LLMUnavailable
-from bot.framing import Detector, lexical_verdict, prefilter, verdict_to_dict
-from bot.judge import POST_CHARS, FramingPrompt, exact_quote
-from bot.llm import LLMClient
+from bot.framing.detector import Detector, lexical_verdict, prefilter, verdict_to_dict
+from bot.framing.judge import POST_CHARS, FramingPrompt, exact_quote
+from bot.llm.client import LLMClient
 from bot.settings import Settings, load_settings, resource_path
 from tests.fakes.fake_llm import fake_llm_fixture, llm_settings, unused_base_url  # noqa: F401  (fixture)
 from tests.fakes.framing_kit import DEV_DATA, StubLLM, dev_rows, keyword_judge, post_of, threaded_fake_llm
@@ -242,7 +242,7 @@ async def test_auto_uses_lexical_when_the_model_is_down():
 )
 async def test_model_failures_fall_back_to_lexical_with_one_warning(stub, caplog):
     detector = Detector(settings(), stub)
-    with caplog.at_level(logging.WARNING, logger="bot.framing"):
+    with caplog.at_level(logging.WARNING, logger="bot.framing.detector"):
         verdict = await detector.detect("The US must win the AI arms race with China.", engine="llm")
     assert verdict.engine == "lexical" and verdict.label == "frames"
     assert "model failed" in verdict.reason
@@ -304,7 +304,7 @@ async def test_real_client_garbage_and_errors_fall_back(fake_llm, caplog):
     fake_llm.garbage = True
     async with LLMClient(llm_settings(fake_llm.base_url, max_retries=0), backoff=0.01) as llm:
         detector = Detector(settings(), llm)
-        with caplog.at_level(logging.WARNING, logger="bot.framing"):
+        with caplog.at_level(logging.WARNING, logger="bot.framing.detector"):
             garbled = await detector.detect("America is losing the AI arms race to China.")
         fake_llm.garbage, fake_llm.status = False, 500
         failed = await detector.detect("America is losing the AI arms race to China.")

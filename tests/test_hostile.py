@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from bot.app import build_resources
+from bot.counterpoint.library import Library
+from bot.counterpoint.verify import leaks_prompt, verify
 from bot.models import Counterpoint, Decision
 from bot.pipeline import Policy
-from bot.sanitize import has_link, has_live_mention, sanitize
 from bot.settings import resource_path
-from bot.sources import Library
-from bot.summary_format import render_summary_text
-from bot.textnorm import tokenize
-from bot.verify import leaks_prompt, verify
+from bot.summary.format import render_summary_text
+from bot.text.clean import has_link, has_live_mention, sanitize
+from bot.text.normalize import tokenize
 from cogs.render import counterpoint_embed
 from tests.fakes.discord_kit import (  # noqa: F401 (fixtures)
     bot_with,

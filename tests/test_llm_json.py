@@ -9,8 +9,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from bot.llm_http import display_url, retry_after_seconds, usage_of
-from bot.llm_json import ThinkFilter, extract_json, parse_reply, schema_error, strip_think, with_system_note
+from bot.llm.http import display_url, retry_after_seconds, usage_of
+from bot.llm.structured import ThinkFilter, extract_json, parse_reply, schema_error, strip_think, with_system_note
 
 SAMPLES = [
     "<think>plan</think>\n\nAnswer here.",

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot.errors import LLMBadResponse
-from bot.llm import LLMClient
+from bot.llm.client import LLMClient
 from tests.fakes.fake_llm import FakeLLM, fake_llm_fixture, llm_settings  # noqa: F401
 
 SCHEMA = {

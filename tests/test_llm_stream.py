@@ -7,7 +7,7 @@ import time
 import pytest
 
 from bot.errors import LLMTimeout, LLMUnavailable
-from bot.llm import LLMClient
+from bot.llm.client import LLMClient
 from tests.fakes.fake_llm import DEFAULT_TEXT, FakeLLM, fake_llm_fixture, llm_settings  # noqa: F401
 
 MESSAGES = [{"role": "user", "content": "Summarize the thread."}]

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from bot.app import build_resources
-from bot.lexical import prefilter
+from bot.framing.lexical import prefilter
 from bot.models import Post
 from bot.pipeline import Policy
 from cogs import watch

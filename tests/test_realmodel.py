@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from bot import localmodel
-from bot.framing import Detector
-from bot.llm import LLMClient
+from bot.framing.detector import Detector
+from bot.llm import embedded as localmodel
+from bot.llm.client import LLMClient
 from bot.settings import load_settings
 
 pytestmark = [

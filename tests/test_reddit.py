@@ -7,7 +7,7 @@ import argparse
 import json
 
 from bot.commands import summarize as summarize_cmd
-from bot.reddit_render import FOOTER
+from bot.reddit.render import FOOTER
 from tests.fakes.reddit_kit import (
     FRAMING,
     ORDINARY,

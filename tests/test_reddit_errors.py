@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bot.reddit_convert import RedditRejected
+from bot.reddit.convert import RedditRejected
 from tests.fakes.reddit_kit import (
     FRAMING,
     Recorder,
@@ -35,7 +35,7 @@ async def test_a_5xx_on_a_listing_is_retried_by_prawcore(fake, tmp_path):
 
 
 async def test_repeated_5xx_backs_off_and_the_watcher_keeps_going(fake, tmp_path, caplog):
-    caplog.set_level(logging.WARNING, logger="bot.reddit_door")
+    caplog.set_level(logging.WARNING, logger="bot.reddit.door")
     rec = Recorder()
     async with running(reddit_settings(fake, tmp_path), rec) as (door, _):
         await cycles(door, 1)

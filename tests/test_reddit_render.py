@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.models import Citation, Counterpoint, Post
-from bot.reddit_convert import EMPTY, Bookmark, id_number, is_bot_name, is_optout, order_key
-from bot.reddit_render import FOOTER, REDDIT_MAX_CHARS, render_reply
+from bot.reddit.convert import EMPTY, Bookmark, id_number, is_bot_name, is_optout, order_key
+from bot.reddit.render import FOOTER, REDDIT_MAX_CHARS, render_reply
 
 
 def cp(text: str, *cites: tuple[str, str]) -> Counterpoint:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.counterpoint.library import Library, is_http_url
 from bot.errors import ConfigError
 from bot.models import Source
 from bot.settings import resource_path
-from bot.sources import Library, is_http_url
 from bot.store import Store
-from bot.textnorm import detect_language, tokenize
+from bot.text.normalize import detect_language, tokenize
 
 LIBRARY = resource_path("config/sources.toml")
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sources.jsonl"

@@ -27,9 +27,9 @@ import pytest_asyncio
 asyncpg = pytest.importorskip("asyncpg", reason="asyncpg is not installed (pip install -e .[postgres])")
 
 from bot.errors import StoreError  # noqa: E402
-from bot.store_pg import PG_MIGRATIONS, PgStore, redact  # noqa: E402
-from bot.store_pg.dialect import translate  # noqa: E402
-from bot.store_pg.schema import TABLES  # noqa: E402
+from bot.store.pg import PG_MIGRATIONS, PgStore, redact  # noqa: E402
+from bot.store.pg.dialect import translate  # noqa: E402
+from bot.store.pg.schema import TABLES  # noqa: E402
 from tests.fakes.store_kit import T0, Clock, counterpoint, post, summary, verdict  # noqa: E402
 from tests.test_store import (  # noqa: E402, F401  (imported tests run here against PgStore)
     test_add_get_edit_post,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.llm import LLMClient
+from bot.llm.client import LLMClient
 from bot.store import Store
-from bot.summarize import Summarizer
-from bot.summary_format import content_hash
+from bot.summary.format import content_hash
+from bot.summary.summarizer import Summarizer
 from tests.fakes.fake_llm import fake_llm_fixture  # noqa: F401  (provides the fake_llm fixture)
 from tests.fakes.summary_kit import (
     INVENTED,

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-import bot.extractive as extractive
-from bot.extractive import extractive_summary
-from bot.llm import LLMClient
-from bot.summarize import OFFLINE_NOTE, Summarizer, load_export
-from bot.summary_format import render_summary_text
+import bot.summary.extractive as extractive
+from bot.llm.client import LLMClient
+from bot.summary.extractive import extractive_summary
+from bot.summary.format import render_summary_text
+from bot.summary.summarizer import OFFLINE_NOTE, Summarizer, load_export
 from tests.fakes.fake_llm import unused_base_url
 from tests.fakes.summary_kit import make_settings, thread
 
@@ -85,7 +85,7 @@ def test_non_latin_scripts_work_without_tokenizer_data():
 
 
 def test_framing_section_says_who_answered(monkeypatch):
-    monkeypatch.setattr(extractive, "_lexical_detector", lambda: lambda text: "race" in text)
+    monkeypatch.setattr(extractive, "_frames", lambda text: "race" in text)
     posts = _posts(["This is a US-China AI race and we must win it.", GPU[0], "Labs everywhere share papers."])
     posts[2] = replace(posts[2], parent_id=posts[0].post_id, author_name="bob")
     summary = extractive_summary(posts, thread_id="t1")

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from bot.claims import claim_key, similarity
-from bot.sanitize import (
+from bot.counterpoint.claims import claim_key, similarity
+from bot.counterpoint.verify import injected_payloads, leaks_prompt, obeys_injection, renumber_citations, verify
+from bot.text.clean import (
     MAX_CHARS,
     ZWSP,
     cap_text,
@@ -19,7 +20,6 @@ from bot.sanitize import (
     strip_links,
     strip_think,
 )
-from bot.verify import injected_payloads, leaks_prompt, obeys_injection, renumber_citations, verify
 
 IDS = ["src-a", "src-b", "src-c"]
 PROMPT = (

@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from bot.errors import LLMUnavailable
-from bot.framing import Detector, verdict_to_dict
+from bot.framing.detector import Detector, verdict_to_dict
 from bot.models import Verdict
 from bot.settings import Settings
 
@@ -25,7 +25,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     async with AsyncExitStack() as stack:
         llm = None
         if engine != "lexical":  # the model client only when the engine may need it
-            from bot.llm import LLMClient
+            from bot.llm.client import LLMClient
 
             llm = await stack.enter_async_context(LLMClient(settings.llm))
             if engine == "llm" and not await llm.available():
@@ -35,7 +35,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         verdict = await Detector(settings, llm).detect(text, parent=args.parent, engine=engine)
         doc: dict[str, Any] = {"text": text, "verdict": verdict_to_dict(verdict)}
         if verdict.frames:  # with the model when it answers, else the library's cited template
-            from bot.counterpoint import build_composer, counterpoint_json
+            from bot.counterpoint.composer import build_composer, counterpoint_json
 
             doc["counterpoint"] = counterpoint_json(await build_composer(settings, llm).compose(text, verdict))
     if args.json:

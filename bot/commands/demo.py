@@ -16,13 +16,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot import localmodel
 from bot.app import Resources, build_resources
-from bot.digest import build_digest, render_digest
+from bot.llm import embedded as localmodel
 from bot.models import Decision, Post, Thread
 from bot.pipeline import Policy
 from bot.settings import Settings
-from bot.summary_format import render_summary_text
+from bot.summary.digest import build_digest, render_digest
+from bot.summary.format import render_summary_text
 
 SCRIPT = Path(__file__).resolve().parent.parent / "data" / "demo_discussion.json"
 START = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.app import open_store
-from bot.dsn import redact
+from bot.counterpoint.library import Library
 from bot.errors import CounterpointError
-from bot.llm import LLMClient
+from bot.llm.client import LLMClient
 from bot.settings import Settings, resource_path
-from bot.sources import Library
+from bot.store.dsn import redact
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import sys
 import time
 
 from bot.errors import LLMUnavailable
-from bot.evaluate import Item, Outcome, load_dataset, per_item, render_text, report
-from bot.framing import Detector
+from bot.framing.detector import Detector
+from bot.framing.evaluate import Item, Outcome, load_dataset, per_item, render_text, report
 from bot.settings import Settings
 
 PROGRESS_EVERY = 50
@@ -26,7 +26,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         detector = Detector(settings, None)
         outcomes = await evaluate(detector, items, engine=engine, concurrency=1)
     else:
-        from bot.llm import LLMClient  # only when the engine may need the model
+        from bot.llm.client import LLMClient  # only when the engine may need the model
 
         async with LLMClient(settings.llm) as llm:
             up = await llm.available()

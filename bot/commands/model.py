@@ -7,7 +7,7 @@ import asyncio
 import signal
 import sys
 
-from bot import localmodel
+from bot.llm import embedded as localmodel
 from bot.settings import Settings
 
 

@@ -86,7 +86,7 @@ def reddit_door(resources: Resources, notify: Any, on_queued: Any) -> Any:
     """HOOK for the Reddit front door (bot/reddit.py): `RedditFrontDoor(resources, notify=, on_queued=)` with
     `await door.run(stop)`, `await door.reply(decision)` and `await door.aclose()`. None when it is missing."""
     try:
-        from bot.reddit import RedditFrontDoor
+        from bot.reddit.client import RedditFrontDoor
     except ImportError as exc:
         log.warning("Reddit credentials are set but the Reddit front door cannot load (%s)", exc)
         return None

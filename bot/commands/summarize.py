@@ -10,13 +10,13 @@ import sys
 from typing import Any
 
 from bot.errors import InputError
-from bot.exports import is_reddit_url, load_export
-from bot.llm import LLMClient
+from bot.llm.client import LLMClient
 from bot.models import Post, Thread
 from bot.serialize import summary_to_dict, thread_to_dict
 from bot.settings import Settings
-from bot.summarize import Summarizer
-from bot.summary_format import render_summary_text
+from bot.summary.exports import is_reddit_url, load_export
+from bot.summary.format import render_summary_text
+from bot.summary.summarizer import Summarizer
 
 PROGRESS_FROM = 200  # messages: shorter threads finish before progress would help
 
@@ -47,14 +47,14 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def fetch_reddit(settings: Settings, url: str) -> tuple[Thread, list[Post]]:
-    """Hook for the Reddit adapter: `bot.reddit.fetch_thread(settings, url) -> (Thread, [Post])`, sync or async."""
+    """Hook for the Reddit adapter: `bot.reddit.client.fetch_thread(settings, url) -> (Thread, [Post])`, sync or async."""
     if not settings.has_reddit:
         raise InputError(
             "Summarizing a Reddit URL needs REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET; set them, or save the "
             "page's .json (the URL with .json appended) and pass that file."
         )
     try:
-        fetch = importlib.import_module("bot.reddit").fetch_thread
+        fetch = importlib.import_module("bot.reddit.client").fetch_thread
     except (ImportError, AttributeError):
         raise InputError(
             "This build cannot fetch Reddit threads yet; save the page's .json (the URL with .json appended) "

@@ -15,7 +15,7 @@ import pytest
 
 from bot.app import Resources, build_resources
 from bot.models import Decision
-from bot.reddit import RedditFrontDoor
+from bot.reddit.client import RedditFrontDoor
 from bot.settings import Settings, load_settings
 from tests.fakes.fake_reddit import FakeReddit
 

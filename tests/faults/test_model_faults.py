@@ -19,7 +19,7 @@ import pytest
 
 from bot.app import build_resources
 from bot.models import Post
-from bot.sanitize import has_link, has_live_mention
+from bot.text.clean import has_link, has_live_mention
 from tests.fakes.discord_kit import bot_with, restore_discord_globals_fixture  # noqa: F401 (autouse fixture)
 from tests.fakes.fake_discord import FakeDiscord
 from tests.fakes.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401 (fixture)

@@ -1,0 +1,210 @@
+"""Compose a counterpoint: reuse one for a repeated claim, else ask the model, else use the offline template.
+
+Whatever the model writes is verified (bot/verify.py) before it can be shown; anything that fails verification,
+and any model failure, falls back to the library's pre-written paragraphs, which are cited too. The result always
+says which engine wrote it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.counterpoint.claims import claim_key, similarity
+from bot.counterpoint.library import Library
+from bot.counterpoint.prompt import load_prompt, reply_schema, user_message
+from bot.counterpoint.verify import renumber_citations, verify
+from bot.errors import LLMError, StoreError
+from bot.models import Citation, Counterpoint, Source, Verdict
+from bot.settings import Settings, resource_path
+from bot.text.clean import MAX_CHARS, count_words, has_link, has_live_mention, sanitize
+from bot.text.normalize import detect_language
+
+log = logging.getLogger(__name__)
+
+MAX_TEMPLATE_THEMES = 2
+RECENT_CLAIMS = 200
+
+
+def counterpoint_json(cp: Counterpoint) -> dict[str, Any]:
+    """The shape `counterpoint check --json` prints under "counterpoint"."""
+    citations = [{"id": c.id, "title": c.title, "url": c.url} for c in cp.citations]
+    return {"text": cp.text, "citations": citations, "engine": cp.engine}
+
+
+def build_composer(settings: Settings, llm: Any | None = None, store: Any | None = None) -> Composer:
+    """A Composer over the library named by `counterpoint.library` (ConfigError if it is missing or invalid)."""
+    library = Library.load(resource_path(settings.counterpoint.library))
+    return Composer(settings, library, llm, store)
+
+
+def _citations(sources: Sequence[Source]) -> tuple[Citation, ...]:
+    return tuple(Citation(s.id, s.cite_title, s.url) for s in sources)
+
+
+class Composer:
+    """`await Composer(settings, library, llm, store).compose(text, verdict)` always returns a Counterpoint."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        library: Library,
+        llm: Any | None = None,
+        store: Any | None = None,
+        *,
+        prompts_dir: str | Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.base_library = library
+        self.library = library
+        self.llm = llm
+        self.store = store
+        self.system_prompt = load_prompt(Path(prompts_dir) if prompts_dir else resource_path("config/prompts"))
+
+    async def refresh_library(self) -> Library:
+        """Merge the moderator-added sources from the store into the shipped library."""
+        if self.store is not None:
+            try:
+                extra = await self.store.list_sources()
+            except StoreError as exc:
+                log.warning("could not read moderator sources, keeping the current library: %s", exc)
+                return self.library
+            self.library = self.base_library.with_extra(extra)
+        return self.library
+
+    async def compose(
+        self,
+        post_text: str,
+        verdict: Verdict | None = None,
+        *,
+        lang: str | None = None,
+        platform: str | None = None,
+        post_id: str | None = None,
+    ) -> Counterpoint:
+        """Pass platform/post_id when known, so deleting the post also drops it from the claim cache."""
+        lang = lang or detect_language(post_text)
+        cues = tuple(verdict.prefilter.cues) if verdict is not None else ()
+        key = claim_key(post_text)
+        reused = await self._reuse(key, post_text)
+        if reused is not None:
+            return reused
+        sources = self.library.retrieve(post_text, self.settings.counterpoint.sources, cues=cues)
+        written = await self._from_model(post_text, sources, lang)
+        if written is None:
+            return self.template(post_text, lang=lang, cues=cues, retrieved=sources)
+        await self._remember(key, post_text, written, platform, post_id)
+        return written
+
+    # --- the model path -------------------------------------------------------------------------------------------
+    async def _from_model(self, post: str, sources: list[Source], lang: str | None) -> Counterpoint | None:
+        if self.llm is None or not sources:
+            return None
+        max_words = self.settings.counterpoint.max_words
+        messages = [
+            {"role": "system", "content": self.system_prompt},
+            {"role": "user", "content": user_message(post, sources, lang=lang, max_words=max_words)},
+        ]
+        ids = [s.id for s in sources]
+        try:
+            if not await self.llm.available():
+                log.info("model unavailable; counterpoint from the template")
+                return None
+            reply = await self.llm.chat_json(messages, reply_schema(ids), name="counterpoint")
+        except LLMError as exc:
+            log.warning("counterpoint model call failed (%s); using the template", exc)
+            return None
+        if not isinstance(reply, dict):
+            log.warning("counterpoint model reply is not an object; using the template")
+            return None
+        checked = verify(
+            reply.get("text"),
+            reply.get("source_ids"),
+            ids,
+            post=post,
+            system_prompt=self.system_prompt,
+            max_words=max_words,
+            max_chars=MAX_CHARS,
+        )
+        if not checked.ok:
+            log.warning("model counterpoint rejected (%s); using the template", checked.rejected)
+            return None
+        cited = [s for sid in checked.cited if (s := self.library.get(sid)) is not None]
+        return Counterpoint(checked.text, _citations(cited), "llm", self._themes_of(cited))
+
+    def _themes_of(self, sources: Sequence[Source]) -> tuple[str, ...]:
+        themes = self.library.themes
+        keys = (t for s in sources for t in s.themes if t in themes and themes[t].evidence)
+        return tuple(dict.fromkeys(keys))
+
+    # --- the offline template -------------------------------------------------------------------------------------
+    def template(
+        self, post_text: str, *, lang: str | None = None, cues: Sequence[str] = (), retrieved: Sequence[Source] = ()
+    ) -> Counterpoint:
+        """The pre-written paragraphs of the one or two best-matching themes, each citing its own sources."""
+        max_words = self.settings.counterpoint.max_words
+        lang = lang or detect_language(post_text)
+        ranked = self.library.rank_themes(post_text, cues=cues, retrieved=retrieved)
+        parts: list[str] = []
+        cited: list[Source] = []
+        used: list[str] = []
+        for key in ranked[:MAX_TEMPLATE_THEMES]:
+            sources = self.library.theme_sources(key)
+            if not sources:
+                continue
+            order = cited + [s for s in sources if s not in cited]
+            marks = "".join(f"[{order.index(s) + 1}]" for s in sources)
+            paragraph = f"{self.library.themes[key].paragraph_for(lang)} {marks}"
+            if parts and count_words("\n\n".join([*parts, paragraph])) > max_words:
+                break
+            parts.append(paragraph)
+            cited, used = order, [*used, key]
+        opener = self.library.opener_for(lang)
+        if parts and opener and count_words("\n\n".join([opener, *parts])) <= max_words:
+            parts[0] = f"{opener} {parts[0]}"
+        text = sanitize("\n\n".join(parts), max_words=max_words, max_chars=MAX_CHARS - 16)
+        text, kept = renumber_citations(text, [s.id for s in cited], [s.id for s in cited])
+        by_id = {s.id: s for s in cited}
+        return Counterpoint(text, _citations([by_id[sid] for sid in kept]), "template", tuple(used))
+
+    # --- repeated claims ------------------------------------------------------------------------------------------
+    def _still_valid(self, cp: Counterpoint) -> bool:
+        """A cached reply is reused only if every link is still in the library and its text is still clean."""
+        return (
+            bool(cp.citations)
+            and all(c.url in self.library.urls for c in cp.citations)
+            and not has_link(cp.text)
+            and not has_live_mention(cp.text)
+        )
+
+    async def _reuse(self, key: str, post_text: str) -> Counterpoint | None:
+        if self.store is None:
+            return None
+        try:
+            found = await self.store.find_counterpoint(key)
+            if found is not None and self._still_valid(found):
+                return found
+            best, best_score = None, self.settings.counterpoint.reuse_similarity
+            for claim, cp in await self.store.recent_counterpoints(RECENT_CLAIMS):
+                score = similarity(claim, post_text)
+                if score >= best_score and self._still_valid(cp):
+                    best, best_score = cp, score
+        except StoreError as exc:
+            log.warning("claim cache unavailable (%s); composing afresh", exc)
+            return None
+        if best is not None:
+            log.info("reusing the counterpoint of a similar claim (similarity %.2f)", best_score)
+        return best
+
+    async def _remember(
+        self, key: str, post_text: str, cp: Counterpoint, platform: str | None, post_id: str | None
+    ) -> None:
+        # only model-written replies are cached: a template reply should not stop the model trying next time
+        if self.store is None or cp.engine != "llm":
+            return
+        extra = {"platform": platform, "post_id": post_id} if platform and post_id else {}
+        try:
+            await self.store.save_counterpoint(key, post_text, cp, **extra)
+        except StoreError as exc:
+            log.warning("could not cache the counterpoint: %s", exc)

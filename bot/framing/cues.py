@@ -1,0 +1,184 @@
+"""Multilingual cue tables for the framing detector, compiled once per process into fast trie-shaped regexes.
+
+Patterns run on text that `normalize()` has cleaned (NFKC, invisible/bidi characters removed, look-alike letters,
+dashes and apostrophes unified, whitespace collapsed) and then lower-cased (length-preserving, so spans line up);
+only `ACRONYMS` sees the original case ("US" is a country, "us" a pronoun). Latin-script entries are regex
+fragments matched as whole words; CJK entries
+are literal compounds (those scripts have no word boundaries). Each family compiles to ONE regex whose literal
+prefixes are merged into a trie: Python's `re` tries alternatives one by one, so a flat list of 200 words would cost
+200 comparisons per character; the trie costs a handful. An ASCII-only variant skips the CJK branch for the common
+case. Languages: en, zh (simplified and traditional), ja, es, fr, de, pt, nl.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+
+from bot.framing.cue_tables import TABLES
+
+# --- normalisation -----------------------------------------------------------------------------------------------
+_INVISIBLE = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b"
+    "\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\u206a\u206b\u206c\u206d\u206e\u206f"
+    "\u3164\ufe00\ufe01\ufe02\ufe03\ufe0e\ufe0f\ufeff\uffa0"
+)
+# Cyrillic/Greek letters that look Latin: "Сhina" spelled with a Cyrillic С must still match.
+_CONFUSABLE = "аеорсухіјѕԁһӏАВЕКМНОРСТХІЈЅοαερκντιΑΒΕΗΙΚΜΝΟΡΤΧΥΖ"
+_LATIN_TWIN = "aeopcyxijsdhlABEKMHOPCTXIJSoaepkvtiABEHIKMNOPTXYZ"
+_TABLE: dict[int, int | None] = {ord(c): None for c in _INVISIBLE}
+_TABLE.update({ord(a): ord(b) for a, b in zip(_CONFUSABLE, _LATIN_TWIN, strict=True)})
+_TABLE.update({ord(c): ord("-") for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"})
+_TABLE.update({ord(c): ord("'") for c in "\u2018\u2019\u201b\u02bc\u00b4"})
+
+
+def normalize(text: str, *, keep_lines: bool = False) -> str:
+    """NFKC (fullwidth -> ASCII), drop zero-width/bidi characters, unify look-alikes, collapse whitespace.
+
+    With keep_lines, line breaks survive (one per line) so that headlines and bullets stay separate sentences."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_TABLE)
+    if keep_lines:
+        return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
+    return " ".join(text.split())
+
+
+# --- trie compilation --------------------------------------------------------------------------------------------
+LETTER = "a-z0-9\u00c0-\u024f"  # what counts as "inside a word" for Latin-script cues (text is lower-cased)
+_META = set(".^$*+?{}[]\\|()")
+
+
+def _split(fragment: str) -> tuple[str, str]:
+    """Longest literal prefix of a regex fragment, and the rest (kept as regex)."""
+    prefix: list[str] = []
+    i = 0
+    while i < len(fragment):
+        ch = fragment[i]
+        if ch == "\\" and i + 1 < len(fragment) and not fragment[i + 1].isalnum():
+            lit, width = fragment[i + 1], 2
+        elif ch in _META:
+            break
+        else:
+            lit, width = ch, 1
+        if fragment[i + width : i + width + 1] in ("?", "*", "+", "{"):
+            break
+        prefix.append(lit)
+        i += width
+    return "".join(prefix), fragment[i:]
+
+
+# Alternatives are tried in order: putting the most frequent letters first makes the common case cheap.
+_FREQUENT = {ch: i for i, ch in enumerate(" etaoinsrhldcumfpgwybvkxjqz")}
+
+
+def _emit(node: dict[str, dict], latin_root: bool = False) -> str:
+    alts = []
+    for ch in sorted((k for k in node if k), key=lambda c: (_FREQUENT.get(c, 99), c)):
+        guard = f"(?<![{LETTER}].)" if latin_root else ""  # left word boundary, checked after the 1st char
+        alts.append(re.escape(ch) + guard + _emit(node[ch]))
+    tails = sorted(node.get("", {}), key=lambda t: (t == "", t))  # the empty tail last: prefer longer matches
+    alts += [f"(?<![{LETTER}]){t}" if latin_root else t for t in tails]
+    return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+
+def trie_pattern(fragments: list[str], *, latin: bool) -> str:
+    root: dict[str, dict] = {}
+    for fragment in fragments:
+        prefix, tail = _split(fragment)
+        node = root
+        for ch in prefix:
+            node = node.setdefault(ch, {})
+        node.setdefault("", {})[tail] = {}
+    body = _emit(root, latin_root=latin)
+    return f"{body}(?![{LETTER}])" if latin else body
+
+
+@dataclass(frozen=True)
+class Family:
+    """One cue family: a regex for ASCII text (Latin entries only) and one for everything else."""
+
+    name: str
+    ascii_re: re.Pattern[str]
+    full_re: re.Pattern[str]
+
+    def pick(self, is_ascii: bool) -> re.Pattern[str]:
+        return self.ascii_re if is_ascii else self.full_re
+
+
+def _compile(name: str, latin: list[str], cjk: list[str]) -> Family:
+    # \w in a Latin entry means a Latin letter: "deepseek\w*" must not swallow the Japanese that follows it
+    latin = [f.replace(r"\w", f"[{LETTER}]") for f in latin]
+    words = [f for f in latin if not f.startswith("~")]
+    infixes = [f[1:] for f in latin if f.startswith("~")]
+    parts = [f"(?:{trie_pattern(words, latin=True)})"] if words else []
+    if infixes:  # compound endings: no left boundary, still a right one
+        parts.append(f"(?:{trie_pattern(infixes, latin=False)})(?![{LETTER}])")
+    ascii_re = re.compile("|".join(parts) or "(?!)")
+    if cjk:
+        parts.append(trie_pattern([re.escape(w.lower()) for w in cjk], latin=False))
+    return Family(name, ascii_re, re.compile("|".join(parts) or "(?!)"))
+
+
+# The prefilter's first (and, for most posts, only) scan: every side cue and every explicit phrase in one trie.
+GATE_FAMILIES = ("us_noun", "us_adj", "cn_noun", "cn_adj", "pair", "cn_lab", "bloc", "phrase")
+CONTEST_FAMILIES = ("contest", "scoreboard", "contest_weak")
+
+
+@cache
+def families() -> dict[str, Family]:
+    """Compiled once per process, on first use (about 0.2 s)."""
+    out = {name: _compile(name, latin, cjk) for name, (latin, cjk) in TABLES.items()}
+    for name, members in (("gate", GATE_FAMILIES), ("contest_all", CONTEST_FAMILIES)):
+        latin = [f for m in members for f in TABLES[m][0]]
+        cjk = [w for m in members for w in TABLES[m][1]]
+        out[name] = _compile(name, latin, cjk)
+    return out
+
+
+# Case-sensitive acronyms, matched on the un-folded text. Each branch starts with its capital letter and checks
+# the boundary after it, so the regex engine can skip straight to capitals.
+_B = r"(?<![A-Za-z.].)"
+ACRONYMS = re.compile(
+    rf"(?:U{_B}(?:SA?|\.S\.(?:A\.)?|E)|E{_B}(?:E\.\s?UU\.?|UA?)|V{_B}S|P{_B}(?:RC|CCh)|C{_B}(?:CP|PC)|K{_B}PCh)"
+    r"(?![A-Za-z])"
+)
+ACRONYM_SIDE = {
+    "US": "us",
+    "USA": "us",
+    "U.S.": "us",
+    "U.S.A.": "us",
+    "EE.UU.": "us",
+    "EE.UU": "us",
+    "EUA": "us",
+    "VS": "us",
+    "PRC": "cn",
+    "CCP": "cn",
+    "CPC": "cn",
+    "PCCh": "cn",
+    "KPCh": "cn",
+    "EU": "bloc",
+    "UE": "bloc",
+}
+# Sentence ends in any script; a newline ends a sentence too (headlines, bullet lists).
+SENTENCE_END = re.compile(r"(?<=[.!?;。！？；…])\s+|(?<=[。！？；])|\n+")
+
+
+PREFILTER_CHARS = 20_000  # longer posts are judged on their start; keeps the worst case bounded
+
+
+@dataclass
+class Scan:
+    """A post normalised once: `low` is what the cue regexes read; spans line up with `nf`."""
+
+    nf: str
+    low: str
+    is_ascii: bool
+    acronyms: list[tuple[str, int, int]] = field(default_factory=list)  # (side, start, end)
+
+    @classmethod
+    def of(cls, text: str, *, keep_lines: bool = False) -> Scan:
+        nf = normalize(text[:PREFILTER_CHARS], keep_lines=keep_lines)
+        acr = [(ACRONYM_SIDE.get(m.group().replace(" ", ""), "us"), m.start(), m.end()) for m in ACRONYMS.finditer(nf)]
+        return cls(nf, nf.lower(), nf.isascii(), acr)

@@ -1,0 +1,91 @@
+"""Framing detector: does a post frame AI as a US-vs-China contest?
+
+    prefilter (pure, fast, multilingual) -> model judge (one JSON call) | offline lexical engine -> Verdict
+
+Only posts that pass the prefilter cost a model call. `auto` uses the model while it is healthy and falls back to
+the lexical engine by itself, with a log line, never an exception: with the model down the bot stays quiet
+rather than wrong, because the lexical engine is precision-first.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot.errors import LLMError
+from bot.framing.judge import VERDICT_SCHEMA, FramingPrompt, verdict_from_reply
+from bot.framing.lexical import contest_cue, lexical_verdict, prefilter
+from bot.models import PrefilterResult, Verdict
+from bot.serialize import verdict_to_dict  # one JSON shape for verdicts: CLI, store, Discord
+from bot.settings import Settings, resource_path
+
+__all__ = ["Detector", "lexical_verdict", "prefilter", "verdict_to_dict"]
+
+log = logging.getLogger(__name__)
+
+VERDICT_TOKENS = 256  # label + confidence + a <=300-char quote and reason fit with room to spare
+
+
+class JsonModel(Protocol):
+    """What the detector needs from bot.llm.client.LLMClient."""
+
+    async def chat_json(
+        self, messages: list[dict[str, str]], schema: dict[str, Any], *, name: str = ..., max_tokens: int | None = ...
+    ) -> Any: ...
+
+    async def available(self) -> bool: ...
+
+
+def _widen(pf: PrefilterResult, text: str, parent: str) -> PrefilterResult:
+    """A short reply ("they'll win it, easily") to a post that frames: the contest word is in the reply, the
+    countries are in the parent. Pass it on to the judge, marked."""
+    if pf.passed:
+        return pf
+    contest = contest_cue(text)
+    if contest is None or not prefilter(parent).passed:
+        return pf
+    return PrefilterResult(True, (*pf.cues, f"contest:{contest}", "parent"), 0.5)
+
+
+class Detector:
+    """`await Detector(settings, llm).detect(text)` -> Verdict. `llm` may be None (lexical only)."""
+
+    def __init__(self, settings: Settings, llm: JsonModel | None, prompts_dir: str | Path | None = None) -> None:
+        self.settings = settings
+        self.llm = llm
+        folder = Path(prompts_dir) if prompts_dir else resource_path("config/prompts")
+        self.prompt = FramingPrompt.load(folder) if llm is not None else None  # fail fast on a broken prompt
+        self.calls = 0  # model calls attempted
+        self.fallbacks = 0  # model calls that failed and were answered by the lexical engine
+
+    async def detect(self, text: str, *, parent: str | None = None, engine: str | None = None) -> Verdict:
+        if not text or not text.strip():
+            return Verdict("other", 1.0, "lexical", PrefilterResult(False), reason="empty text")
+        cfg = self.settings.framing
+        mode = engine or cfg.engine
+        parent = parent if cfg.use_parent and parent and parent.strip() else None
+        pf = prefilter(text)
+        if parent:
+            pf = _widen(pf, text, parent)
+        if mode == "lexical" or self.llm is None or self.prompt is None or not pf.passed:
+            return self._lexical(text, pf)
+        if mode == "auto" and not await self.llm.available():
+            log.debug("framing: model unavailable, lexical engine")
+            return self._lexical(text, pf)
+        self.calls += 1
+        try:
+            messages = self.prompt.messages(text, parent)
+            reply = await self.llm.chat_json(messages, VERDICT_SCHEMA, name="framing", max_tokens=VERDICT_TOKENS)
+            return verdict_from_reply(reply, text, pf, threshold=cfg.llm_threshold)
+        except LLMError as exc:
+            self.fallbacks += 1
+            log.warning(
+                "framing: model call failed (%s: %s); answering with the lexical engine", type(exc).__name__, exc
+            )
+            verdict = self._lexical(text, pf)
+            return replace(verdict, reason=f"model failed ({type(exc).__name__}); {verdict.reason}")
+
+    def _lexical(self, text: str, pf: PrefilterResult) -> Verdict:
+        return lexical_verdict(text, threshold=self.settings.framing.lexical_threshold, pf=pf)

@@ -1,0 +1,93 @@
+"""The offline half of the framing detector: a recall-first prefilter and a precision-first lexical engine.
+
+Both are pure functions of the text. The prefilter decides which posts deserve a model call; the lexical engine
+gives the verdict when no model is reachable, and would rather stay quiet than be wrong: it needs a side of the
+US/China axis, a contest, and grammar that ties the two together (a scoreboard verb next to a country, an explicit
+phrase), and it backs off on counter-framing, technical and security contexts.
+"""
+
+from __future__ import annotations
+
+import math
+
+from bot.framing.cues import Scan, families
+from bot.framing.evidence import score_text
+from bot.models import Label, PrefilterResult, Verdict
+
+SIDE_OF = {
+    "us_noun": "us",
+    "us_adj": "us",
+    "cn_noun": "china",
+    "cn_adj": "china",
+    "pair": "pair",
+    "cn_lab": "lab",
+    "bloc": "bloc",
+    "phrase": "phrase",
+}
+
+
+def _gate_hits(scan: Scan) -> dict[str, str]:
+    """First matched word per side family, from one scan of the combined gate regex."""
+    fams = families()
+    hits: dict[str, str] = {}
+    for m in fams["gate"].pick(scan.is_ascii).finditer(scan.low):
+        word = m.group()
+        for name in SIDE_OF:
+            if name not in hits and fams[name].pick(scan.is_ascii).fullmatch(word):
+                hits[name] = word
+                break
+    for side, start, end in scan.acronyms:
+        hits.setdefault({"us": "us_noun", "cn": "cn_noun"}.get(side, "bloc"), scan.nf[start:end])
+    return hits
+
+
+def prefilter(text: str) -> PrefilterResult:
+    """Recall-first gate: a side (US, China, a Chinese lab, a bloc) plus a contest word, both countries named,
+    or an explicit frame phrase. Returns the cues it matched, e.g. ("us:america", "contest:race")."""
+    scan = Scan.of(text)
+    hits = _gate_hits(scan)
+    if not hits:
+        return PrefilterResult(False, (), 0.0)
+    cues = [f"{SIDE_OF[name]}:{word}" for name, word in hits.items()]
+    us = bool(hits.keys() & {"us_noun", "pair"})
+    cn = bool(hits.keys() & {"cn_noun", "pair"})
+    passed = "phrase" in hits or (us and cn)
+    contest = families()["contest_all"].pick(scan.is_ascii).search(scan.low)
+    if contest:
+        cues.append(f"contest:{contest.group()}")
+        passed = True  # any side cue (hits is non-empty) plus a contest word
+    if us and cn:
+        cues.append("pair")
+    score = 1.0 if "phrase" in hits else min(1.0, 0.4 + 0.15 * len(cues)) if passed else min(0.3, 0.1 * len(cues))
+    return PrefilterResult(passed, tuple(dict.fromkeys(cues)), round(score, 3))
+
+
+def contest_cue(text: str) -> str | None:
+    """The first contest word of a text, if any (for replies whose countries are in the parent)."""
+    scan = Scan.of(text)
+    found = families()["contest_all"].pick(scan.is_ascii).search(scan.low)
+    return found.group() if found else None
+
+
+def side_label(pf: PrefilterResult) -> Label:
+    """Without a frame, a post that names a side of the US-China axis is `mentions`; anything else is `other`."""
+    sides = {cue.split(":", 1)[0] for cue in pf.cues}
+    return "mentions" if sides & {"us", "china", "lab", "pair"} else "other"
+
+
+def lexical_verdict(text: str, *, threshold: float = 0.75, pf: PrefilterResult | None = None) -> Verdict:
+    """Offline verdict: `frames` only when the evidence reaches `threshold` (settings.framing.lexical_threshold).
+    `pf` lets a caller pass a prefilter result it already has (for instance one widened by the parent post)."""
+    if not text.strip():
+        return Verdict("other", 1.0, "lexical", PrefilterResult(False), reason="empty text")
+    pf = pf or prefilter(text)
+    if not pf.passed:
+        label = side_label(pf)
+        reason = "names a side but no contest" if label == "mentions" else "no US/China contest cues"
+        return Verdict(label, 0.9, "lexical", pf, reason=reason)
+    evidence = score_text(text)
+    p = 1.0 / (1.0 + math.exp(-evidence.logit))
+    if p >= threshold:
+        return Verdict("frames", round(p, 3), "lexical", pf, quote=evidence.quote, reason=evidence.reason)
+    why = evidence.reason or "contest cues without the national frame"
+    return Verdict(side_label(pf), round(1.0 - p, 3), "lexical", pf, reason=f"below threshold ({p:.2f}): {why}")

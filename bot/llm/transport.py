@@ -1,0 +1,189 @@
+"""How the model client talks HTTP: deadline, concurrency slots, retries, model resolution, one request.
+
+bot/llm.py decides what to ask; this module decides how to send it. The deadline is enforced with
+`asyncio.timeout_at` because httpx's read timeout applies per chunk, never to a whole reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable
+from typing import Any, NamedTuple, TypeVar
+
+import httpx
+from tenacity import AsyncRetrying
+
+from bot.errors import LLMBadResponse, LLMError, LLMTimeout, LLMUnavailable
+from bot.llm.http import display_url, model_ids, retry_policy, status_error, transport_error
+from bot.settings import LLMSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Budget(NamedTuple):
+    """One call's overall deadline: absolute event-loop time, and its length for messages."""
+
+    when: float
+    seconds: float
+
+
+class Transport:
+    def __init__(self, settings: LLMSettings, http: httpx.AsyncClient | None, backoff: float, backoff_max: float):
+        self.settings = settings
+        self.base = settings.base_url.rstrip("/")
+        self.root = re.sub(r"/v1$", "", self.base)  # llama.cpp's /tokenize lives outside /v1
+        self.shown = display_url(self.base)
+        self._key = settings.api_key.get_secret_value() if settings.api_key else ""
+        self.headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
+        # set per request too, so an injected client follows our settings
+        self.timeout = httpx.Timeout(
+            connect=settings.connect_timeout, read=settings.read_timeout, write=settings.read_timeout, pool=None
+        )
+        self._owns_http = http is None
+        self.http = http or httpx.AsyncClient(
+            timeout=self.timeout, limits=httpx.Limits(max_connections=settings.concurrency + 4)
+        )
+        self.slots = asyncio.Semaphore(settings.concurrency)
+        self._backoff, self._backoff_max = backoff, backoff_max
+        self._model = settings.model
+        self._model_lock = asyncio.Lock()
+
+    @property
+    def model(self) -> str:
+        """The model name in use ("" until resolved from /models)."""
+        return self._model
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self.http.aclose()
+
+    def budget(self, deadline: float | None) -> Budget:
+        seconds = deadline if deadline is not None else self.settings.deadline
+        return Budget(asyncio.get_running_loop().time() + seconds, seconds)
+
+    def scrub(self, text: str) -> str:
+        return text.replace(self._key, "***") if self._key else text
+
+    async def guard(self, budget: Budget, awaitable: Awaitable[T]) -> T:
+        """Await under the overall deadline; typed errors out, with the API key scrubbed from their text."""
+        try:
+            async with asyncio.timeout_at(budget.when):
+                return await awaitable
+        except TimeoutError:
+            raise LLMTimeout(f"no answer from the model server at {self.shown} within {budget.seconds:g} s") from None
+        except LLMError as exc:
+            exc.args = (self.scrub(str(exc)),)
+            raise
+
+    def retrying(self, budget: Budget) -> AsyncRetrying:
+        return retry_policy(self.settings.max_retries + 1, budget.when, self._backoff, self._backoff_max)
+
+    async def send_json(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One request, no retry: the decoded JSON body, or a typed error."""
+        if not self.base:
+            raise LLMUnavailable("no model server configured (llm.base_url is empty)")
+        try:
+            response = await self.http.request(
+                method, f"{self.base}{path}", json=body, headers=self.headers, timeout=self.timeout
+            )
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, self.shown, self.timeout) from exc
+        if response.status_code >= 400:
+            raise status_error(response, self.shown)
+        try:
+            return response.json()
+        except ValueError:
+            preview = response.text[:80].replace("\n", " ")
+            raise LLMBadResponse(
+                f"model server at {self.shown} answered with something not JSON: {preview!r}"
+            ) from None
+
+    async def post_chat(self, budget: Budget, body: dict[str, Any]) -> Any:
+        """A non-streamed completion: waits for a slot, retries transient failures. Call inside guard()."""
+        async with self.slots:
+            return await self.retrying(budget)(self.send_json, "POST", "/chat/completions", body)
+
+    async def open_stream(self, budget: Budget, body: dict[str, Any]) -> httpx.Response:
+        """Open a streamed completion (retried until the first byte); the caller reads and closes it."""
+        return await self.retrying(budget)(self._open_stream_once, body)
+
+    async def _open_stream_once(self, body: dict[str, Any]) -> httpx.Response:
+        if not self.base:
+            raise LLMUnavailable("no model server configured (llm.base_url is empty)")
+        request = self.http.build_request(
+            "POST", f"{self.base}/chat/completions", json=body, headers=self.headers, timeout=self.timeout
+        )
+        try:
+            response = await self.http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, self.shown, self.timeout) from exc
+        if response.status_code >= 400:
+            await response.aread()
+            await response.aclose()
+            raise status_error(response, self.shown)
+        return response
+
+    def mid_stream_error(self, exc: httpx.HTTPError, received: int) -> LLMError:
+        """Once text has been yielded nothing is retried: the caller may already have shown it."""
+        if isinstance(exc, httpx.ReadTimeout):
+            return LLMTimeout(f"model server at {self.shown} stalled mid-stream (nothing for {self.timeout.read:g} s)")
+        return LLMUnavailable(f"connection to {self.shown} dropped mid-stream after {received} characters")
+
+    async def model_name(self, budget: Budget) -> str:
+        """llm.model, or else the first model the server lists (looked up once)."""
+        if self._model:
+            return self._model
+        async with self._model_lock:
+            if not self._model:
+                listed = model_ids(await self.retrying(budget)(self.send_json, "GET", "/models"))
+                if not listed:
+                    raise LLMUnavailable(f"model server at {self.shown} lists no models; set llm.model")
+                self._model = listed[0]
+                log.info("using model %s, the first listed by %s", self._model, self.shown)
+        return self._model
+
+    async def list_models(self, seconds: float) -> tuple[tuple[str, ...], str | None]:
+        """One GET /models, no retry: (model ids, None) or ((), why not). Never raises."""
+        try:
+            async with asyncio.timeout(seconds):
+                return model_ids(await self.send_json("GET", "/models")), None
+        except TimeoutError:
+            return (), f"no answer from {self.shown} within {seconds:g} s"
+        except LLMError as exc:
+            return (), self.scrub(str(exc))
+
+    async def tokenize(self, text: str, seconds: float) -> tuple[int | None, bool]:
+        """(token count, definitive): POST {root}/tokenize. definitive=False means a failure worth retrying later
+        (down, timeout, 5xx); (None, True) means this server has no usable /tokenize."""
+        if not self.base:
+            return None, False
+        try:
+            async with asyncio.timeout(seconds):
+                response = await self.http.post(
+                    f"{self.root}/tokenize",
+                    json={"content": text, "prompt": text},  # llama.cpp reads `content`, vLLM `prompt`
+                    headers=self.headers,
+                    timeout=self.timeout,
+                )
+        except (TimeoutError, httpx.HTTPError) as exc:
+            log.debug("tokenize at %s failed: %s", self.shown, type(exc).__name__)
+            return None, False
+        if response.status_code >= 500:
+            return None, False
+        return (_token_count(response) if response.status_code == 200 else None), True
+
+
+def _token_count(response: httpx.Response) -> int | None:
+    try:
+        payload = response.json()
+    except ValueError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    if isinstance(payload.get("count"), int):  # vLLM
+        return int(payload["count"])
+    tokens = payload.get("tokens")  # llama.cpp
+    return len(tokens) if isinstance(tokens, list) else None

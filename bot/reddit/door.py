@@ -1,0 +1,266 @@
+"""The Reddit front door's logic, without praw: watch loop, checkpoints, modes, replies, 403s, backoff.
+
+Streams and checkpoints: each subreddit has two streams (submissions, comments) and one checkpoint each,
+`reddit:<sub>:<kind>` = the newest handled item (fullname + created_utc). A new stream starts from it
+(`continue_after_id`), and every item is compared with it by (created_utc, base36 id), so a restart neither
+reprocesses what was handled nor skips what arrived meanwhile, within the ~1000 items Reddit still lists. With no
+checkpoint at all (first run) the existing items are skipped and only the newest is remembered.
+
+A 403 on a subreddit disables it (`reddit:<sub>:disabled` = reason) and tells the moderators once; other Reddit
+errors back off exponentially per subreddit and never stop the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Protocol
+
+from bot.models import Decision, Post, Thread
+from bot.reddit.convert import (
+    EMPTY,
+    Bookmark,
+    RedditAuthError,
+    RedditError,
+    RedditForbidden,
+    RedditNotFound,
+    RedditUncertain,
+    is_optout,
+    order_key,
+)
+from bot.reddit.render import render_reply
+
+if TYPE_CHECKING:
+    from bot.app import Resources
+
+log = logging.getLogger(__name__)
+
+Notify = Callable[[str], Awaitable[None]]
+OnQueued = Callable[[Decision], Awaitable[None]]
+KINDS = ("submissions", "comments")  # submissions first, so a new thread's text is stored before its comments
+MAX_BACKOFF = 900.0
+
+
+class ClientLike(Protocol):
+    username: str
+
+    async def poll(self, sub: str, kind: str, *, after: str | None) -> list[Post]: ...
+    async def reply(self, target: str, body: str) -> str: ...
+    async def fetch_thread(self, url: str) -> tuple[Thread, list[Post]]: ...
+    async def aclose(self) -> None: ...
+
+
+def disabled_key(sub: str) -> str:
+    return f"reddit:{sub.lower()}:disabled"
+
+
+class RedditDoor:
+    def __init__(
+        self,
+        resources: Resources,
+        client: ClientLike,
+        *,
+        notify: Notify | None = None,
+        on_queued: OnQueued | None = None,
+    ) -> None:
+        self.settings, self.store, self.pipeline = resources.settings, resources.store, resources.pipeline
+        self.client = client
+        self._notify, self._on_queued = notify, on_queued
+        self.subreddits = list(
+            dict.fromkeys(s.strip().removeprefix("r/").lower() for s in self.settings.reddit.subreddits if s.strip())
+        )
+        self._marks: dict[tuple[str, str], Bookmark | None] = {}
+        self._disabled: dict[str, str] = {}
+        self._failures: dict[str, int] = {}
+        self._resume_at: dict[str, float] = {}
+        self._sending: set[str] = set()
+        self._told: set[str] = set()
+        self.cycles = 0  # completed passes over the subreddits (tests and health checks read it)
+
+    # --- the watcher ----------------------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Watch until `stop` is set. Never raises for Reddit trouble: it logs, backs off and keeps going."""
+        if not self.subreddits:
+            log.warning("Reddit: no subreddits to watch (reddit.subreddits is empty); replies and summaries still work")
+            await stop.wait()
+            return
+        await self._load()
+        log.info(
+            "Reddit: watching %s as u/%s",
+            ", ".join(f"r/{s}" for s in self.subreddits),
+            self.client.username or "(read-only)",
+        )
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            for sub in self.subreddits:
+                if stop.is_set():
+                    break
+                if sub not in self._disabled and self._resume_at.get(sub, 0.0) <= loop.time():
+                    await self._cycle(sub)
+            self.cycles += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.reddit.poll_seconds)
+
+    async def _load(self) -> None:
+        for sub in self.subreddits:
+            reason = await self.store.get_checkpoint(disabled_key(sub))
+            if reason:
+                self._disabled[sub] = reason
+                log.warning("Reddit: r/%s stays disabled (%s)", sub, reason)
+            for kind in KINDS:
+                self._marks[(sub, kind)] = Bookmark.loads(await self.store.get_checkpoint(f"reddit:{sub}:{kind}"))
+
+    async def _cycle(self, sub: str) -> None:
+        try:
+            for kind in KINDS:
+                await self._poll(sub, kind)
+        except (RedditForbidden, RedditNotFound) as exc:
+            await self.disable(sub, str(exc))
+        except RedditError as exc:
+            self._back_off(sub, exc)
+            if isinstance(exc, RedditAuthError):
+                await self._tell_once("auth", f"Reddit: {exc}. I keep retrying with backoff.")
+        else:
+            self._failures.pop(sub, None)
+
+    def _back_off(self, sub: str, exc: RedditError) -> None:
+        n = self._failures[sub] = self._failures.get(sub, 0) + 1
+        delay = min(MAX_BACKOFF, self.settings.reddit.poll_seconds * 2**n) * random.uniform(0.75, 1.0)
+        self._resume_at[sub] = asyncio.get_running_loop().time() + delay
+        log.warning("Reddit: r/%s failed %d time(s) in a row (%s); next try in %.1f s", sub, n, exc, delay)
+
+    async def _poll(self, sub: str, kind: str) -> None:
+        if sub in self._disabled:
+            return
+        mark = self._marks.get((sub, kind))
+        posts = sorted(await self.client.poll(sub, kind, after=mark.fullname if mark else None), key=order_key)
+        if mark is None:  # first run: what is already there is history, not news
+            await self._save(sub, kind, Bookmark.of(posts[-1]) if posts else EMPTY)
+            log.info("Reddit: first look at r/%s %s; %d existing item(s) skipped", sub, kind, len(posts))
+            return
+        for post in posts:
+            if mark.precedes(post):
+                await self._handle(sub, post)
+                mark = Bookmark.of(post)
+                await self._save(sub, kind, mark)
+
+    async def _save(self, sub: str, kind: str, mark: Bookmark) -> None:
+        self._marks[(sub, kind)] = mark
+        await self.store.set_checkpoint(f"reddit:{sub}:{kind}", mark.dumps())
+
+    async def _handle(self, sub: str, post: Post) -> None:
+        """One item through the pipeline. The watcher's error boundary: a failure here is logged, never fatal."""
+        try:
+            if post.post_id.startswith("t1_") and is_optout(post.text):
+                await self._opt_out(post)
+                return
+            policy = await self.pipeline.policy("reddit", "", sub)
+            decision = await self.pipeline.handle(post, policy=policy, parent_text=await self._parent_text(post))
+            if decision.action == "reply":
+                await self._reply_quietly(decision)
+            elif decision.action == "queue" and self._on_queued is not None:
+                await self._on_queued(decision)
+        except Exception:
+            log.exception("Reddit: handling %s failed", post.post_id)
+
+    async def _opt_out(self, post: Post) -> None:
+        if post.author_is_bot or post.author_id in ("", "[deleted]"):
+            return
+        if await self.store.opt_out("reddit", post.author_id):
+            log.info("Reddit: an author opted out with !optout (%s)", post.post_id)
+
+    async def _parent_text(self, post: Post) -> str | None:
+        if not post.parent_id:
+            return None
+        parent = await self.store.get_post("reddit", post.parent_id)
+        return parent.text if parent else None
+
+    async def _reply_quietly(self, decision: Decision) -> None:
+        try:
+            await self.reply(decision)
+        except RedditError as exc:
+            log.warning("Reddit: the reply to %s was not posted: %s", decision.post.post_id, exc)
+
+    # --- called by the Discord side -------------------------------------------------------------------------------
+    async def reply(self, decision: Decision) -> str:
+        """Post decision.counterpoint as a reply to decision.post and record it; returns the new comment's fullname.
+
+        The decision must hold a claim (Pipeline.handle's "reply" or Pipeline.approve). Records Pipeline.sent on
+        success and Pipeline.failed on a definite failure; raises RedditError (str() is one sentence for the
+        moderator). RedditUncertain keeps the claim: the reply may exist, so it is never sent again."""
+        post, cp = decision.post, decision.counterpoint
+        if post.platform != "reddit" or cp is None:
+            raise ValueError(f"not a Reddit decision with a counterpoint: {post.platform}/{post.post_id}")
+        done = await self.store.get_reply("reddit", post.post_id)
+        if done and done.get("status") == "sent" and done.get("reply_id"):
+            return str(done["reply_id"])
+        if post.post_id in self._sending:
+            raise RedditError("this reply is being posted right now")
+        self._sending.add(post.post_id)
+        try:
+            reply_id = await self._post(decision, render_reply(cp))
+        finally:
+            self._sending.discard(post.post_id)
+        await self.pipeline.sent(decision, reply_id)
+        log.info("Reddit: replied to %s with %s", post.post_id, reply_id)
+        return reply_id
+
+    async def _post(self, decision: Decision, body: str) -> str:
+        sub = decision.post.channel_id.lower()
+        reason = self._disabled.get(sub) or await self.store.get_checkpoint(disabled_key(sub))
+        try:
+            if reason:
+                raise RedditForbidden(f"r/{sub} is disabled ({reason})")
+            return await self.client.reply(decision.post.post_id, body)
+        except RedditUncertain:
+            raise
+        except RedditError as exc:
+            await self.pipeline.failed(decision)
+            if isinstance(exc, RedditForbidden) and not reason:
+                await self.disable(sub, str(exc))
+            raise
+
+    async def summarize_url(self, url: str) -> tuple[Thread, list[Post]]:
+        """The thread behind a Reddit URL, oldest first (the submission itself is the first post)."""
+        return await self.client.fetch_thread(url)
+
+    async def disable(self, sub: str, reason: str) -> None:
+        """Stop watching and replying in r/<sub>; persisted; the moderators are told once."""
+        sub = sub.lower()
+        if sub in self._disabled:
+            return
+        self._disabled[sub] = reason
+        already = await self.store.get_checkpoint(disabled_key(sub))
+        await self.store.set_checkpoint(disabled_key(sub), reason)
+        log.warning("Reddit: r/%s disabled: %s", sub, reason)
+        if not already:
+            await self._tell(
+                f"Reddit: I stopped watching r/{sub} and will not reply there: {reason}. "
+                "Nothing more is sent to it until a moderator re-enables it."
+            )
+
+    async def enable(self, sub: str) -> None:
+        sub = sub.lower()
+        await self.store.set_checkpoint(disabled_key(sub), "")
+        for state in (self._disabled, self._failures, self._resume_at):
+            state.pop(sub, None)
+
+    async def _tell_once(self, key: str, text: str) -> None:
+        if key not in self._told:
+            self._told.add(key)
+            await self._tell(text)
+
+    async def _tell(self, text: str) -> None:
+        if self._notify is None:
+            log.warning("%s", text)
+            return
+        try:
+            await self._notify(text)
+        except Exception:
+            log.exception("Reddit: telling the moderators failed")
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

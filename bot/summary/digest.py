@@ -1,0 +1,276 @@
+"""Moderator digest over a period: activity per thread, short summaries of the busiest threads, framing detections
+and what the bot did about each, votes on its replies, items waiting for review. Rendered as Discord-sized text.
+
+The store queries it needs are described by `DigestStore`; `framing_detections` is requested from the store
+(see notes/store-requests.md) and the digest says so, instead of failing, while a store lacks it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.errors import StoreError
+from bot.models import Post, Summary, Thread, utcnow
+from bot.summary.format import clean, clip, neutralize
+
+if TYPE_CHECKING:
+    from bot.summary.summarizer import Summarizer
+
+log = logging.getLogger(__name__)
+
+DISCORD_LIMIT = 2000
+MAX_THREADS_LISTED = 25
+MAX_DETECTIONS_LISTED = 15
+MAX_REVIEWS_LISTED = 10
+
+
+class DigestStore(Protocol):
+    async def active_threads(
+        self, since: datetime, until: datetime | None = None, *, guild_id: str | None = None, limit: int = 20
+    ) -> list[tuple[Thread, int]]: ...
+    async def thread_posts(
+        self, platform: str, thread_id: str, *, after: datetime | None = None, limit: int | None = None
+    ) -> list[Post]: ...
+    async def pending_reviews(self, limit: int = 50) -> list[dict[str, Any]]: ...
+    async def stats(self, *, since: datetime | None = None, guild_id: str | None = None) -> dict[str, Any]: ...
+    async def watched(self, guild_id: str | None = None) -> list[tuple[str, str]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadDigest:
+    thread: Thread
+    posts: int  # messages in the period
+    summary: Summary | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    platform: str
+    post_id: str
+    thread_id: str
+    author_name: str
+    excerpt: str
+    score: float
+    action: str  # replied | reply dismissed | shadow | queued | approved | dismissed | sending | no action
+    votes_up: int = 0
+    votes_down: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    since: datetime
+    until: datetime
+    threads: tuple[ThreadDigest, ...]
+    detections: tuple[Detection, ...]
+    votes_up: int
+    votes_down: int
+    pending: tuple[dict[str, Any], ...]
+    notes: tuple[str, ...] = ()  # parts that could not be gathered, said plainly
+    detections_listed: bool = True  # False while the store cannot list detections
+
+
+async def build_digest(
+    store: DigestStore,
+    summarizer: Summarizer,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    guild_id: str | None = None,
+) -> Digest:
+    cfg = summarizer.settings
+    until = until or utcnow()
+    since = since or until - timedelta(hours=cfg.summarize.digest_hours)
+    notes: list[str] = []
+    active = await _watched_only(
+        store, summarizer, await store.active_threads(since, until, guild_id=guild_id, limit=200), guild_id
+    )
+    busiest = active[: cfg.summarize.digest_threads]
+    summaries = await asyncio.gather(*(_summarize(store, summarizer, t) for t, _ in busiest))
+    threads = tuple(ThreadDigest(t, n, summaries[i] if i < len(summaries) else None) for i, (t, n) in enumerate(active))
+    detections = await _detections(store, since, until, guild_id, notes)
+    stats = await store.stats(since=since, guild_id=guild_id)
+    pending = await store.pending_reviews(limit=MAX_REVIEWS_LISTED + 1)
+    return Digest(
+        since=since,
+        until=until,
+        threads=threads,
+        detections=tuple(detections),
+        votes_up=int(stats.get("votes_up", 0)),
+        votes_down=int(stats.get("votes_down", 0)),
+        pending=tuple(pending),
+        notes=tuple(notes),
+        detections_listed=hasattr(store, "framing_detections"),
+    )
+
+
+async def _watched_only(
+    store: DigestStore, summarizer: Summarizer, active: list[tuple[Thread, int]], guild_id: str | None
+) -> list[tuple[Thread, int]]:
+    """Keep threads in watched channels and subreddits; a platform with nothing configured keeps all of its own."""
+    cfg = summarizer.settings
+    channels = {c for _, c in await store.watched(guild_id)} | set(cfg.discord.watch_channels)
+    subs = {s.casefold() for s in cfg.reddit.subreddits}
+
+    def keep(t: Thread) -> bool:
+        if t.platform == "discord" and channels:
+            return t.channel_id in channels or t.thread_id in channels
+        if t.platform == "reddit" and subs:
+            return t.channel_id.casefold() in subs
+        return True
+
+    return [(t, n) for t, n in active if keep(t)]
+
+
+async def _summarize(store: DigestStore, summarizer: Summarizer, thread: Thread) -> Summary | None:
+    # the whole thread, not just the period: it shares the cache with /summarize and is then an incremental update
+    try:
+        posts = await store.thread_posts(thread.platform, thread.thread_id)
+    except StoreError as exc:
+        log.warning("digest: cannot read thread %s: %s", thread.thread_id, exc)
+        return None
+    return await summarizer.summarize(posts, thread_id=thread.thread_id)
+
+
+async def _detections(
+    store: DigestStore, since: datetime, until: datetime, guild_id: str | None, notes: list[str]
+) -> list[Detection]:
+    query = getattr(store, "framing_detections", None)
+    if query is None:
+        notes.append("Framing detections are not listed: this store has no framing_detections query yet.")
+        return []
+    rows = await query(since, until, guild_id=guild_id, limit=100)
+    return [_detection(r) for r in rows]
+
+
+def _detection(row: dict[str, Any]) -> Detection:
+    return Detection(
+        platform=str(row.get("platform", "")),
+        post_id=str(row.get("post_id", "")),
+        thread_id=str(row.get("thread_id", "")),
+        author_name=str(row.get("author_name") or "someone"),
+        excerpt=clip(clean(row.get("text") or row.get("quote") or ""), 160),
+        score=float(row.get("score") or 0.0),
+        action=action_of(row),
+        votes_up=int(row.get("votes_up") or 0),
+        votes_down=int(row.get("votes_down") or 0),
+    )
+
+
+def action_of(row: dict[str, Any]) -> str:
+    """What the bot did about a detection, from its reply and review rows. "dismissed" is a review a moderator
+    rejected (nothing was posted); "reply dismissed" a posted reply a moderator took down."""
+    kind, status, review = row.get("reply_kind"), row.get("reply_status"), row.get("review_status")
+    if kind == "shadow" and status == "sent":
+        return "shadow"
+    if kind and status == "sent" and row.get("dismissed_at"):
+        return "reply dismissed"
+    if kind and status == "sent":
+        return "replied"
+    if kind and status == "pending":
+        return "sending"
+    if review == "pending":
+        return "queued"
+    if review == "rejected":
+        return "dismissed"
+    if review == "approved":
+        return "approved"
+    return "no action"
+
+
+# ---- rendering ---------------------------------------------------------------------------------------------
+
+
+def render_digest(digest: Digest, *, link: Callable[[str], str] | None = None, limit: int = DISCORD_LIMIT) -> list[str]:
+    """The digest as text pieces of at most `limit` characters, cut at line boundaries."""
+    return split_text(neutralize("\n".join(_lines(digest, link or (lambda i: i)))), limit)
+
+
+def _lines(d: Digest, cite: Callable[[str], str]) -> list[str]:
+    span = f"{d.since:%Y-%m-%d %H:%M} → {d.until:%Y-%m-%d %H:%M} UTC"
+    lines = [f"**Moderator digest** {span}", *_activity(d)]
+    for t in (t for t in d.threads if t.summary is not None):
+        lines += ["", f"__{_thread_name(t.thread)}__ ({t.posts} messages in the period)", *_short(t.summary, cite)]
+    lines += ["", *_detections_lines(d, cite), ""]
+    lines.append(f"__Votes on the bot's replies__: +{d.votes_up} / -{d.votes_down}")
+    more = "+" if len(d.pending) > MAX_REVIEWS_LISTED else ""
+    lines.append(f"__Waiting for review__: {min(len(d.pending), MAX_REVIEWS_LISTED)}{more}")
+    lines += [_review_line(r) for r in d.pending[:MAX_REVIEWS_LISTED]]
+    return lines + [f"_{n}_" for n in d.notes]
+
+
+def _activity(d: Digest) -> list[str]:
+    total = sum(t.posts for t in d.threads)
+    lines = [f"__Activity__: {total} messages in {len(d.threads)} threads"]
+    lines += [f"• {_thread_name(t.thread)}: {t.posts} messages" for t in d.threads[:MAX_THREADS_LISTED]]
+    if len(d.threads) > MAX_THREADS_LISTED:
+        lines.append(f"• … and {len(d.threads) - MAX_THREADS_LISTED} more threads")
+    return lines
+
+
+def _detections_lines(d: Digest, cite: Callable[[str], str]) -> list[str]:
+    lines = [f"__Framing detections__: {len(d.detections) if d.detections_listed else 'not available'}"]
+    for det in d.detections[:MAX_DETECTIONS_LISTED]:
+        votes = f" (+{det.votes_up}/-{det.votes_down})" if det.votes_up or det.votes_down else ""
+        lines.append(
+            f"• {clean(det.author_name)} [{cite(det.post_id)}] {det.score:.2f} → {det.action}{votes}: “{det.excerpt}”"
+        )
+    if len(d.detections) > MAX_DETECTIONS_LISTED:
+        lines.append(f"• … and {len(d.detections) - MAX_DETECTIONS_LISTED} more")
+    return lines
+
+
+def _thread_name(t: Thread) -> str:
+    where = f"r/{t.channel_id}" if t.platform == "reddit" else f"#{t.channel_id or t.thread_id}"
+    return f"{clip(clean(t.title), 80)} ({where})" if t.title else f"thread {t.thread_id} ({where})"
+
+
+def _short(s: Summary | None, cite: Callable[[str], str]) -> list[str]:
+    if s is None:
+        return ["• (no summary)"]
+    lines = [f"• {p.text} [{', '.join(cite(i) for i in p.source_ids[:3])}]" for p in s.points[:3]]
+    if s.framing:
+        lines.append(f"• framing seen: {len(s.framing)}")
+    if s.engine != "llm":
+        lines.append(f"• ({s.engine} summary)")
+    return lines or ["• (nothing to summarize)"]
+
+
+def _review_line(r: dict[str, Any]) -> str:
+    raw = r.get("payload")
+    payload: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    text = payload.get("text") or payload.get("post_text") or payload.get("excerpt") or ""
+    return f"• review #{r.get('id')} ({r.get('platform')} {r.get('post_id')}): {clip(clean(str(text)), 120)}"
+
+
+def split_text(text: str, limit: int = DISCORD_LIMIT) -> list[str]:
+    """Pieces of at most `limit` characters: whole lines where possible, else whole words, never an empty piece."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        for part in _wrap(line, limit):
+            candidate = f"{current}\n{part}" if current else part
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                pieces.append(current)
+                current = part
+    if current.strip():
+        pieces.append(current)
+    return [p.strip("\n") for p in pieces if p.strip()]
+
+
+def _wrap(line: str, limit: int) -> list[str]:
+    """A line longer than the limit, cut at spaces; a single word longer than the limit is cut hard."""
+    out: list[str] = []
+    while len(line) > limit:
+        cut = line.rfind(" ", 0, limit + 1)
+        cut = cut if cut > 0 else limit
+        out.append(line[:cut].rstrip())
+        line = line[cut:].lstrip()
+    out.append(line)
+    return out

@@ -1,0 +1,227 @@
+"""Pure text helpers for summaries: posts as prompt data, the reply schema, parsing, merging, rendering, hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from bot.models import Engine, Post, Summary, SummaryPoint
+from bot.text.clean import strip_links
+
+SECTIONS = ("points", "disagreements", "open_questions", "framing")
+# most-important-first caps; the prompts ask for the same numbers
+LIMITS = {"points": 8, "disagreements": 5, "open_questions": 4, "framing": 4}
+TITLES = {
+    "points": "Main points",
+    "disagreements": "Disagreements",
+    "open_questions": "Open questions",
+    "framing": "US-vs-China framing",
+}
+MAX_POST_CHARS = 1200  # one message never dominates a chunk
+MAX_ITEM_CHARS = 400
+MAX_IDS = 8
+
+_ITEM = {
+    "type": "object",
+    "properties": {
+        "text": {"type": "string", "maxLength": 600},  # bounded for grammar samplers; clipped to MAX_ITEM_CHARS later
+        "ids": {"type": "array", "maxItems": 16, "items": {"type": ["string", "integer"]}},
+    },
+    "required": ["text", "ids"],
+}
+SUMMARY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {name: {"type": "array", "maxItems": 12, "items": _ITEM} for name in SECTIONS},
+    "required": list(SECTIONS),
+}
+
+_SPACE = re.compile(r"\s+")
+_TAG = re.compile(r"</?\s*(posts|partials|summary)\b", re.IGNORECASE)
+_MENTION = re.compile(r"@(everyone|here)|<@[!&]?(\d+)>")
+
+
+def estimate_tokens(text: str) -> int:
+    """Conservative offline estimate: a token per 3 characters, a token per CJK/kana character."""
+    wide = sum(1 for ch in text if unicodedata.east_asian_width(ch) in ("W", "F"))
+    return wide + (len(text) - wide + 2) // 3
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten to at most `limit` characters, at a word boundary when one is near, marked with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    space = cut.rfind(" ")
+    if space > limit * 0.8:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def clean(text: str) -> str:
+    """One line; the delimiters of our prompts cannot be closed from inside a message."""
+    return _TAG.sub(lambda m: m.group(0).replace("<", "‹"), _SPACE.sub(" ", text).strip())
+
+
+class Refs:
+    """Short per-request references ([1], [2], ...) standing for message ids in a prompt: far fewer tokens than
+    18-digit snowflakes, and models copy them back reliably. Replies cite refs; `resolve` maps them back."""
+
+    def __init__(self) -> None:
+        self._refs: dict[str, str] = {}
+        self._ids: dict[str, str] = {}
+
+    def ref(self, post_id: str) -> str:
+        if post_id not in self._refs:
+            ref = str(len(self._refs) + 1)
+            self._refs[post_id], self._ids[ref] = ref, post_id
+        return self._refs[post_id]
+
+    def known(self, post_id: str) -> str | None:
+        return self._refs.get(post_id)
+
+    def resolve(self, ref: str) -> str | None:
+        return self._ids.get(ref)
+
+
+class WideRefs(Refs):
+    """Every id as a 4-digit ref: sizes measured with it are upper bounds for any real request."""
+
+    def ref(self, post_id: str) -> str:
+        return "9999"
+
+    def known(self, post_id: str) -> str | None:
+        return "9999"
+
+
+def format_post(post: Post, ref: str, parent: str | None, max_chars: int = MAX_POST_CHARS) -> str:
+    """`[ref] author (MM-DD HH:MM) ↪parent: text`, on one line."""
+    when = post.created_at.strftime("%m-%d %H:%M")
+    reply = f" ↪{parent}" if parent else ""
+    author = clean(post.author_name)[:40] or "unknown"
+    return f"[{ref}] {author} ({when}){reply}: {clip(clean(post.text), max_chars)}"
+
+
+def posts_block(posts: Sequence[Post], max_chars: Sequence[int], refs: Refs) -> str:
+    """Posts as delimited prompt data; a reply to a message outside the block points to `earlier`."""
+    lines = []
+    for post, chars in zip(posts, max_chars, strict=True):
+        parent = (refs.known(post.parent_id) or "earlier") if post.parent_id else None
+        lines.append(format_post(post, refs.ref(post.post_id), parent, chars))
+    return "<posts>\n" + "\n".join(lines) + "\n</posts>"
+
+
+def content_hash(posts: Iterable[Post]) -> str:
+    """Hash of (id, text) of the covered posts: any edit or deletion inside the range changes it."""
+    h = hashlib.sha256()
+    for p in posts:
+        h.update(p.post_id.encode())
+        h.update(b"\x1f")
+        h.update(p.text.encode())
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+def summary_ids(summary: Summary) -> set[str]:
+    return {i for name in SECTIONS for item in getattr(summary, name) for i in item.source_ids}
+
+
+def render_items(summary: Summary, refs: Refs) -> str:
+    """Compact form fed back to the model (reduce/update): `section:` then `- text [ref, ref]` lines."""
+    lines: list[str] = []
+    for name in SECTIONS:
+        items = getattr(summary, name)
+        if items:
+            lines.append(f"{name}:")
+            lines.extend(f"- {clean(i.text)} [{', '.join(map(refs.ref, i.source_ids))}]" for i in items)
+    return "\n".join(lines) or "(nothing)"
+
+
+def _normalize_id(raw: Any) -> str:
+    return str(raw).strip().strip("[]#").strip()
+
+
+def _items(raw: Any, refs: Refs, limit: int) -> tuple[SummaryPoint, ...]:
+    out: list[SummaryPoint] = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
+            continue
+        raw_ids = item.get("ids")
+        ids: list[Any] = raw_ids if isinstance(raw_ids, list) else []
+        # the model invents refs: keep only those that were in what it was shown
+        real = (refs.resolve(_normalize_id(i)) for i in ids)
+        kept = tuple(dict.fromkeys(i for i in real if i))[:MAX_IDS]
+        # model text: no link it wrote is ever shown (ARCHITECTURE safety rules); jump links come from the ids
+        out.append(SummaryPoint(clip(clean(strip_links(item["text"])), MAX_ITEM_CHARS), kept))
+        if len(out) >= limit:
+            break
+    return tuple(out)
+
+
+def parse_summary(data: Any, *, refs: Refs, thread_id: str) -> Summary | None:
+    """The model's JSON -> Summary; None when it is not the object we asked for."""
+    if not isinstance(data, dict) or not any(isinstance(data.get(n), list) for n in SECTIONS):
+        return None
+    return _build(thread_id, "llm", {n: _items(data.get(n), refs, LIMITS[n]) for n in SECTIONS})
+
+
+def _build(thread_id: str, engine: Engine, sections: dict[str, tuple[SummaryPoint, ...]]) -> Summary:
+    return Summary(
+        thread_id=thread_id,
+        points=sections["points"],
+        disagreements=sections["disagreements"],
+        open_questions=sections["open_questions"],
+        framing=sections["framing"],
+        engine=engine,
+    )
+
+
+def merge(parts: Sequence[Summary], *, thread_id: str) -> Summary:
+    """Mechanical merge (no model): concatenate sections in order, drop exact repeats, keep the caps."""
+    sections: dict[str, tuple[SummaryPoint, ...]] = {}
+    for name in SECTIONS:
+        seen: dict[str, SummaryPoint] = {}
+        for part in parts:
+            for item in getattr(part, name):
+                seen.setdefault(item.text.casefold(), item)
+        sections[name] = tuple(seen.values())[: LIMITS[name]]
+    return _build(thread_id, parts[0].engine if parts else "llm", sections)
+
+
+def fit_items(summary: Summary, max_tokens: int, count: Callable[[str], int]) -> Summary:
+    """Drop the least important items (the end of the longest section) until the compact form fits."""
+    while count(render_items(summary, WideRefs())) > max_tokens:
+        longest = max(SECTIONS, key=lambda n: len(getattr(summary, n)))
+        items = getattr(summary, longest)
+        if not items:
+            break
+        summary = replace(summary, **{longest: items[:-1]})
+    return summary
+
+
+def neutralize(text: str) -> str:
+    """No pings from summary text: @everyone/@here and <@id> mentions are broken with a zero-width space."""
+    return _MENTION.sub(lambda m: m.group(0).replace("@", "@\u200b"), text)
+
+
+def render_summary_text(summary: Summary, *, link: Callable[[str], str] | None = None) -> str:
+    """Plain text (Discord markdown) with each item's sources; `link` turns an id into a jump link."""
+    cite = link or (lambda i: i)
+    how = {"llm": "model", "extractive": "extractive, no model"}.get(summary.engine, summary.engine)
+    head = f"**Thread summary** ({summary.message_count} messages, {how})"
+    lines = [head + (" (partial)" if summary.partial else "")]
+    for name in SECTIONS:
+        items = getattr(summary, name)
+        if items:
+            lines.append(f"__{TITLES[name]}__")
+            for item in items:
+                refs = f" [{', '.join(cite(i) for i in item.source_ids)}]" if item.source_ids else ""
+                lines.append(f"• {item.text}{refs}")
+    if len(lines) == 1:
+        lines.append("Nothing to summarize.")
+    if summary.note:
+        lines.append(f"_{summary.note}_")
+    return neutralize("\n".join(lines))

@@ -1,0 +1,294 @@
+"""Thread summaries of any length: token-budgeted chunks, bounded map-reduce, incremental updates, offline fallback.
+
+Flow of `Summarizer.summarize`: no model -> extractive summary. A stored summary that is not stale and whose
+content hash still matches its covered range -> only the new messages plus that summary go to the model ("update"
+calls, one per budget-full of new messages). Otherwise the thread is cut at message boundaries into chunks that
+fit the context, each chunk is summarized ("map", at most `summarize.concurrency` at once), and the partial
+summaries are merged ("reduce"), recursively while they exceed the budget. Failed chunks give a partial summary
+with a note; when every chunk fails the extractive summary is returned instead. Every model call has a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.errors import ConfigError, LLMError, StoreError
+from bot.models import Post, Summary
+from bot.settings import Settings, resource_path
+from bot.summary.budget import Budget, Budgeter, chunk_ranges
+from bot.summary.exports import load_export
+from bot.summary.extractive import extractive_summary
+from bot.summary.format import (
+    SUMMARY_SCHEMA,
+    Refs,
+    WideRefs,
+    content_hash,
+    fit_items,
+    merge,
+    parse_summary,
+    posts_block,
+    render_items,
+    render_summary_text,
+)
+
+if TYPE_CHECKING:
+    from bot.summary.digest import Digest, DigestStore
+
+log = logging.getLogger(__name__)
+
+# INTERFACES.md names these as bot.summary.summarizer's; they live in bot.summary.exports and bot.summary.format
+__all__ = ["Progress", "Summarizer", "load_export", "render_summary_text"]
+
+Progress = Callable[[str, int, int], None]  # (stage: "map" | "reduce" | "update", done, total)
+Job = tuple[str, str, Refs]  # (prompt kind, data for the user message, the refs it shows)
+PROMPTS = ("map", "reduce", "update")
+SEQUENTIAL_UPDATES = 3  # up to this many update calls in a row beat mapping the new messages and reducing
+OFFLINE_NOTE = "No model is available, so this is an extractive summary: key messages picked without a model."
+
+
+class _ModelFailed(Exception):
+    """Every chunk failed: the caller falls back to the extractive summary."""
+
+
+class Summarizer:
+    def __init__(self, settings: Settings, llm: Any | None, store: Any | None = None, *, prompts_dir=None) -> None:
+        self.settings = settings
+        self.llm = llm
+        self.store = store
+        self._prompts = _load_prompts(Path(prompts_dir) if prompts_dir else resource_path("config/prompts"))
+        self.tokens = Budgeter(settings, llm, self._prompts.values())
+        self._sem = asyncio.Semaphore(settings.summarize.concurrency)
+        self._deadline = settings.llm.deadline + 5.0  # backstop over the client's own deadline: never hang
+        self.calls = 0  # model requests made by this instance
+        self.tokens_sent = 0  # estimated prompt tokens sent
+
+    async def summarize(self, posts: Sequence[Post], *, thread_id: str, progress: Progress | None = None) -> Summary:
+        posts = [p for p in posts if p.text.strip()]
+        if not posts:
+            return Summary(thread_id, (), engine="none", note="There are no messages to summarize.")
+        if not await self._model_ready():
+            return await self._offline(posts, thread_id, OFFLINE_NOTE)
+        await self.tokens.calibrate(posts, self._deadline)
+        stored = await self._load(posts[0].platform, thread_id)
+        try:
+            summary = await self._incremental(stored, posts, thread_id, progress) if stored else None
+            if summary is None:
+                summary = await self._full(posts, thread_id, progress)
+        except _ModelFailed as exc:
+            note = f"The model failed on {exc}, so this is an extractive summary: key messages picked without a model."
+            return await self._offline(posts, thread_id, note)
+        if not summary.partial:
+            await self._save(posts, summary)
+        return summary
+
+    async def digest(
+        self, store: DigestStore, *, since: datetime, until: datetime, guild_id: str | None = None
+    ) -> Digest:
+        from bot.summary.digest import build_digest
+
+        return await build_digest(store, self, since=since, until=until, guild_id=guild_id)
+
+    def budget(self) -> Budget:
+        return self.tokens.budget()
+
+    # ---- paths ----------------------------------------------------------------------------------------------
+
+    async def _incremental(
+        self, stored: Any, posts: list[Post], thread_id: str, progress: Progress | None
+    ) -> Summary | None:
+        prev: Summary = stored.summary
+        if stored.stale or prev.engine != "llm" or prev.partial:
+            return None
+        ids = [p.post_id for p in posts]
+        if stored.covered_until not in ids:
+            return None  # the last covered message was deleted
+        end = ids.index(stored.covered_until) + 1
+        if content_hash(posts[:end]) != stored.content_hash:
+            return None  # edited or deleted inside the covered range, even if nobody flagged it
+        new = posts[end:]
+        if not new:
+            return prev
+        result = await self._update(prev, new, thread_id, progress)
+        if result is None:
+            note = f"The model failed while adding the {len(new)} newest messages; this covers the earlier ones only."
+            return replace(prev, partial=True, note=note)
+        return replace(result, covered_until=new[-1].post_id, message_count=len(posts), note="")
+
+    async def _update(
+        self, prev: Summary, new: list[Post], thread_id: str, progress: Progress | None
+    ) -> Summary | None:
+        """Fold new messages into the summary: a few update calls in a row, or map-reduce when there are many."""
+        chunk, count = self.budget().chunk, self.tokens.tokens
+        costs, chars = self.tokens.sizes(new, chunk // 2)  # any line fits beside a summary of half the budget
+        current = fit_items(prev, chunk // 2, count)
+        steps = math.ceil(sum(costs) / (chunk - count(render_items(current, WideRefs()))))
+        if steps > SEQUENTIAL_UPDATES:
+            parts = await self._map(new, thread_id, progress)
+            if any(p is None for p in parts):
+                return None
+            merged, _ = await self._reduce([current, *(p for p in parts if p)], thread_id, progress)
+            return merged
+        start = 0
+        while start < len(new):
+            current = fit_items(current, chunk // 2, count)
+            room, used, end = chunk - count(render_items(current, WideRefs())), costs[start], start + 1
+            while end < len(new) and used + costs[end] <= room:
+                used, end = used + costs[end], end + 1
+            refs = Refs()
+            data = f"<summary>\n{render_items(current, refs)}\n</summary>\n" + posts_block(
+                new[start:end], chars[start:end], refs
+            )
+            result = (await self._run_all([("update", data, refs)], thread_id, "update", progress))[0]
+            if result is None:
+                return None
+            current, start = result, end
+        return current
+
+    async def _full(self, posts: list[Post], thread_id: str, progress: Progress | None) -> Summary:
+        parts = await self._map(posts, thread_id, progress)
+        ok = [p for p in parts if p is not None]
+        failed = len(parts) - len(ok)
+        if not ok:
+            raise _ModelFailed(f"all {failed} parts of the thread")
+        result, merge_failures = await self._reduce(ok, thread_id, progress)
+        notes = []
+        if failed:
+            notes.append(f"The model failed on {failed} of {len(parts)} parts; this summary leaves those messages out.")
+        if merge_failures:
+            notes.append(f"{merge_failures} merge steps failed, so some sections were joined without the model.")
+        return replace(
+            result,
+            covered_until=posts[-1].post_id,
+            message_count=len(posts),
+            partial=bool(failed),
+            note=" ".join(notes),
+        )
+
+    async def _map(self, posts: list[Post], thread_id: str, progress: Progress | None) -> list[Summary | None]:
+        chunk = self.budget().chunk
+        costs, chars = self.tokens.sizes(posts, chunk)
+        jobs: list[Job] = []
+        for a, b in chunk_ranges(costs, chunk):
+            refs = Refs()
+            jobs.append(("map", posts_block(posts[a:b], chars[a:b], refs), refs))
+        log.info("summarizing %d messages in %d chunks", len(posts), len(jobs))
+        return await self._run_all(jobs, thread_id, "map", progress)
+
+    async def _reduce(self, parts: list[Summary], thread_id: str, progress: Progress | None) -> tuple[Summary, int]:
+        """Merge partial summaries, in groups that fit the budget, until one is left."""
+        chunk, failures = self.budget().chunk, 0
+        while len(parts) > 1:
+            # each part fits half the budget, so any two fit together and every round shrinks the list
+            parts = [fit_items(p, chunk // 2, self.tokens.tokens) for p in parts]
+            groups = chunk_ranges([self.tokens.tokens(render_items(p, WideRefs())) + 4 for p in parts], chunk)
+            jobs = [_reduce_job(parts[a:b]) for a, b in groups if b - a > 1]
+            results = iter(await self._run_all(jobs, thread_id, "reduce", progress))
+            merged: list[Summary] = []
+            for a, b in groups:
+                result = next(results) if b - a > 1 else parts[a]
+                failures += result is None
+                merged.append(result or merge(parts[a:b], thread_id=thread_id))
+            parts = merged
+        return parts[0], failures
+
+    async def _offline(self, posts: list[Post], thread_id: str, note: str) -> Summary:
+        # TF-IDF over thousands of messages takes a moment: keep the event loop free
+        return await asyncio.to_thread(extractive_summary, posts, thread_id=thread_id, note=note)
+
+    # ---- model calls ----------------------------------------------------------------------------------------
+
+    async def _run_all(
+        self, jobs: list[Job], thread_id: str, stage: str, progress: Progress | None
+    ) -> list[Summary | None]:
+        done = 0
+
+        async def one(kind: str, data: str, refs: Refs) -> Summary | None:
+            nonlocal done
+            result = await self._ask(kind, data, refs, thread_id)
+            done += 1
+            if progress:
+                progress(stage, done, len(jobs))
+            return result
+
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(one(*job)) for job in jobs]
+        return [t.result() for t in tasks]
+
+    async def _ask(self, kind: str, data: str, refs: Refs, thread_id: str) -> Summary | None:
+        assert self.llm is not None
+        messages = [{"role": "system", "content": self._prompts[kind]}, {"role": "user", "content": data}]
+        async with self._sem:
+            self.calls += 1
+            self.tokens_sent += self.tokens.tokens(self._prompts[kind]) + self.tokens.tokens(data)
+            try:
+                async with asyncio.timeout(self._deadline):
+                    reply = await self.llm.chat_json(
+                        messages, SUMMARY_SCHEMA, name="summary", max_tokens=self.budget().out
+                    )
+            except (LLMError, TimeoutError) as exc:
+                log.warning("summary %s call failed: %s", kind, exc or type(exc).__name__)
+                return None
+        summary = parse_summary(reply, refs=refs, thread_id=thread_id)
+        if summary is None:
+            log.warning("summary %s call returned no usable summary", kind)
+        return summary
+
+    async def _model_ready(self) -> bool:
+        if self.llm is None:
+            return False
+        try:
+            async with asyncio.timeout(self._deadline):
+                return bool(await self.llm.available())
+        except (LLMError, TimeoutError):
+            return False
+
+    # ---- store ----------------------------------------------------------------------------------------------
+
+    async def _load(self, platform: str, thread_id: str) -> Any | None:
+        if self.store is None:
+            return None
+        try:
+            return await self.store.get_summary(platform, thread_id)
+        except StoreError as exc:
+            log.warning("cannot read the stored summary of %s: %s", thread_id, exc)
+            return None
+
+    async def _save(self, posts: list[Post], summary: Summary) -> None:
+        if self.store is None or summary.engine != "llm":
+            return
+        ids = [p.post_id for p in posts]
+        end = ids.index(summary.covered_until) + 1 if summary.covered_until in ids else len(posts)
+        try:
+            await self.store.save_summary(
+                posts[0].platform,
+                summary.thread_id,
+                summary,
+                covered_until=summary.covered_until,
+                content_hash=content_hash(posts[:end]),
+            )
+        except StoreError as exc:
+            log.warning("cannot store the summary of %s: %s", summary.thread_id, exc)
+
+
+def _reduce_job(parts: Sequence[Summary]) -> Job:
+    refs = Refs()
+    body = "\n\n".join(f"Part {i}:\n{render_items(p, refs)}" for i, p in enumerate(parts, 1))
+    return ("reduce", f"<partials>\n{body}\n</partials>", refs)
+
+
+def _load_prompts(folder: Path) -> dict[str, str]:
+    prompts = {}
+    for name in PROMPTS:
+        path = folder / f"summary_{name}.md"
+        try:
+            prompts[name] = path.read_text(encoding="utf-8").strip()
+        except OSError:
+            raise ConfigError(f"Prompt file {path} is missing or unreadable.") from None
+    return prompts
