@@ -47,7 +47,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def fetch_reddit(settings: Settings, url: str) -> tuple[Thread, list[Post]]:
-    """Hook for the Reddit adapter: `bot.reddit.client.fetch_thread(settings, url) -> (Thread, [Post])`, sync or async."""
+    """Hook for the Reddit adapter: `bot.reddit.client.fetch_thread(settings, url) -> (Thread, [Post])`."""
     if not settings.has_reddit:
         raise InputError(
             "Summarizing a Reddit URL needs REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET; set them, or save the "
