@@ -12,8 +12,9 @@ from typing import Any
 import discord
 
 from bot.models import Citation, Counterpoint, Decision, Summary
-from bot.summary.digest import split_text
-from bot.summary.format import clean, clip, neutralize, render_summary_text
+from bot.summary.format import render_summary_text
+from bot.text.clean import neutralize_mentions, quote
+from bot.text.limits import clip, split_text
 
 TEXT_LIMIT = 2000
 TITLE_LIMIT, DESCRIPTION_LIMIT, FIELD_LIMIT, FOOTER_LIMIT, EMBED_TOTAL, MAX_FIELDS = 256, 4096, 1024, 2048, 6000, 25
@@ -29,7 +30,7 @@ def sources_lines(citations: Sequence[Citation]) -> str:
     """Numbered source links, as many whole lines as fit in one embed field."""
     out = ""
     for n, c in enumerate(citations, 1):
-        title = clip(clean(c.title).replace("[", "(").replace("]", ")"), 150)
+        title = clip(quote(c.title).replace("[", "(").replace("]", ")"), 150)
         line = f"{n}. [{title}]({c.url.replace(')', '%29')})"
         if len(out) + len(line) + 1 > FIELD_LIMIT:
             break
@@ -38,7 +39,7 @@ def sources_lines(citations: Sequence[Citation]) -> str:
 
 
 def counterpoint_embed(cp: Counterpoint, *, title: str = "Some context on the US-vs-China framing") -> discord.Embed:
-    embed = discord.Embed(title=title, description=neutralize(cp.text), colour=COLOUR)
+    embed = discord.Embed(title=title, description=neutralize_mentions(cp.text), colour=COLOUR)
     if cp.citations:
         embed.add_field(name="Sources", value=sources_lines(cp.citations), inline=False)
     embed.set_footer(text=FOOTER)
@@ -52,7 +53,7 @@ def shadow_embed(decision: Decision) -> discord.Embed:
     embed = counterpoint_embed(cp, title="Shadow mode: the bot would have replied")
     where = f"[message]({post.url})" if post.url else f"message {post.post_id}"
     embed.insert_field_at(
-        0, name="Post", value=f"{where} by {clean(post.author_name)}: “{clip(clean(post.text), 600)}”"
+        0, name="Post", value=f"{where} by {quote(post.author_name)}: “{clip(quote(post.text), 600)}”"
     )
     embed.set_footer(text=f"Not posted in the thread · {decision.reason}")
     return fit_embed(embed)
@@ -66,11 +67,11 @@ def review_embed(review: Mapping[str, Any]) -> discord.Embed:
     cp: Mapping[str, Any] = cp_raw if isinstance(cp_raw, Mapping) else {}
     text = str(cp.get("text", ""))
     embed = discord.Embed(title=f"Review #{review.get('id')} ({review.get('platform')})", colour=COLOUR)
-    embed.description = neutralize(text) or "(the counterpoint is no longer stored)"
+    embed.description = neutralize_mentions(text) or "(the counterpoint is no longer stored)"
     url = str(payload.get("url") or "")
     where = f"[post]({url})" if url else f"post {review.get('post_id')}"
-    excerpt = clip(clean(str(payload.get("text") or "")), 600) or "(text removed)"
-    embed.add_field(name="Post", value=f"{where} by {clean(str(payload.get('author') or 'someone'))}: “{excerpt}”")
+    excerpt = clip(quote(str(payload.get("text") or "")), 600) or "(text removed)"
+    embed.add_field(name="Post", value=f"{where} by {quote(str(payload.get('author') or 'someone'))}: “{excerpt}”")
     cites = [
         Citation(str(c.get("id", "")), str(c.get("title", "")), str(c.get("url", ""))) for c in cp.get("citations", [])
     ]
@@ -122,7 +123,7 @@ def mydata_pieces(data: Mapping[str, Any], *, max_texts: int = 20) -> list[str]:
     lines = [
         "**What Counterpoint stores about you here**",
         f"• Opted out: {'yes' if data.get('opted_out') else 'no'}",
-        f"• Names seen: {', '.join(clean(n) for n in data.get('names', [])) or 'none'}",
+        f"• Names seen: {', '.join(quote(n) for n in data.get('names', [])) or 'none'}",
         f"• Messages stored: {data.get('posts', 0)} ({len(data.get('texts', []))} with text)",
         f"• Framing verdicts on them: {data.get('verdicts', 0)}; bot replies to them: {data.get('replies_to_them', 0)}",
         f"• Your votes on bot replies: {data.get('votes', 0)}",
@@ -130,11 +131,11 @@ def mydata_pieces(data: Mapping[str, Any], *, max_texts: int = 20) -> list[str]:
     texts = list(data.get("texts", []))
     for item in texts[:max_texts]:
         verdict = f" ({item.get('verdict')})" if item.get("verdict") else ""
-        lines.append(f"> {item.get('created_at', '')[:16]}{verdict}: {clip(clean(str(item.get('text') or '')), 300)}")
+        lines.append(f"> {item.get('created_at', '')[:16]}{verdict}: {clip(quote(str(item.get('text') or '')), 300)}")
     if len(texts) > max_texts:
         lines.append(f"… and {len(texts) - max_texts} more messages.")
     lines.append("Use `/mydata forget` to erase all of it, `/optout` to stop the bot storing or answering you.")
-    return split_text(neutralize("\n".join(lines)), TEXT_LIMIT)
+    return split_text(neutralize_mentions("\n".join(lines)), TEXT_LIMIT)
 
 
 def fit_embed(embed: discord.Embed) -> discord.Embed:

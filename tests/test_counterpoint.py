@@ -17,7 +17,8 @@ from bot.llm.client import LLMClient
 from bot.models import Citation, Counterpoint, PrefilterResult, Verdict
 from bot.settings import CounterpointSettings, Settings, resource_path
 from bot.store import Store
-from bot.text.clean import MAX_CHARS, count_words, has_link, has_live_mention
+from bot.text.clean import has_link, has_live_mention
+from bot.text.limits import MAX_CHARS, count_words
 from tests.fakes.fake_llm import FakeLLM, fake_llm_fixture, llm_settings, unused_base_url  # noqa: F401
 from tests.fakes.store_kit import post as make_post
 

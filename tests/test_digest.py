@@ -11,8 +11,9 @@ import pytest
 from bot.models import Thread
 from bot.settings import Settings, SummarizeSettings
 from bot.store import Store
-from bot.summary.digest import action_of, build_digest, render_digest, split_text
+from bot.summary.digest import action_of, build_digest, render_digest
 from bot.summary.summarizer import Summarizer
+from bot.text.limits import split_text
 from tests.fakes.store_kit import T0, Clock, verdict
 from tests.fakes.summary_kit import thread
 

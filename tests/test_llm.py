@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from bot.errors import LLMBadResponse, LLMTimeout, LLMUnavailable
-from bot.llm.client import LLMClient, estimate_tokens
+from bot.llm.client import LLMClient
+from bot.text.limits import estimate_tokens
 from tests.fakes.fake_llm import DEFAULT_TEXT, FakeLLM, fake_llm_fixture, llm_settings, unused_base_url  # noqa: F401
 
 MESSAGES = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say something."}]

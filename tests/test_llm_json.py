@@ -10,7 +10,8 @@ from email.utils import format_datetime
 import pytest
 
 from bot.llm.http import display_url, retry_after_seconds, usage_of
-from bot.llm.structured import ThinkFilter, extract_json, parse_reply, schema_error, strip_think, with_system_note
+from bot.llm.structured import ThinkFilter, extract_json, parse_reply, schema_error, with_system_note
+from bot.text.clean import strip_think
 
 SAMPLES = [
     "<think>plan</think>\n\nAnswer here.",

@@ -3,7 +3,9 @@ is caught up, a vanished bookmark item neither replays history nor loses news, t
 
 from __future__ import annotations
 
-from bot.reddit.convert import Bookmark
+from bot.reddit.convert import (
+    Bookmark,
+)
 from tests.fakes.reddit_kit import (
     ORDINARY,
     _no_retry_sleep,  # noqa: F401  (autouse fixture)

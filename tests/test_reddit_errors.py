@@ -7,7 +7,9 @@ import logging
 
 import pytest
 
-from bot.reddit.convert import RedditRejected
+from bot.errors import (
+    RedditRejected,
+)
 from tests.fakes.reddit_kit import (
     FRAMING,
     Recorder,

@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.models import Citation, Counterpoint, Post
-from bot.reddit.convert import EMPTY, Bookmark, id_number, is_bot_name, is_optout, order_key
+from bot.reddit.convert import (
+    EMPTY,
+    Bookmark,
+    id_number,
+    is_bot_name,
+    is_optout,
+    order_key,
+)
 from bot.reddit.render import FOOTER, REDDIT_MAX_CHARS, render_reply
 
 

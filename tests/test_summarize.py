@@ -11,8 +11,9 @@ import pytest
 from bot.llm.client import LLMClient
 from bot.models import Summary, SummaryPoint
 from bot.summary.budget import chunk_ranges
-from bot.summary.format import SECTIONS, Refs, estimate_tokens, format_post, posts_block, render_summary_text
+from bot.summary.format import SECTIONS, Refs, format_post, posts_block, render_summary_text
 from bot.summary.summarizer import Summarizer
+from bot.text.limits import estimate_tokens
 from tests.fakes.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (provides the fake_llm fixture)
 from tests.fakes.summary_kit import (
     INVENTED,

@@ -9,10 +9,7 @@ import pytest
 from bot.counterpoint.claims import claim_key, similarity
 from bot.counterpoint.verify import injected_payloads, leaks_prompt, obeys_injection, renumber_citations, verify
 from bot.text.clean import (
-    MAX_CHARS,
     ZWSP,
-    cap_text,
-    count_words,
     has_link,
     has_live_mention,
     neutralize_mentions,
@@ -20,6 +17,7 @@ from bot.text.clean import (
     strip_links,
     strip_think,
 )
+from bot.text.limits import MAX_CHARS, cap_text, count_words
 
 IDS = ["src-a", "src-b", "src-c"]
 PROMPT = (

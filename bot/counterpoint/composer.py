@@ -19,7 +19,8 @@ from bot.counterpoint.verify import renumber_citations, verify
 from bot.errors import LLMError, StoreError
 from bot.models import Citation, Counterpoint, Source, Verdict
 from bot.settings import Settings, resource_path
-from bot.text.clean import MAX_CHARS, count_words, has_link, has_live_mention, sanitize
+from bot.text.clean import has_link, has_live_mention, sanitize
+from bot.text.limits import MAX_CHARS, count_words
 from bot.text.normalize import detect_language
 
 log = logging.getLogger(__name__)

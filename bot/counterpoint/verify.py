@@ -12,10 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.text.clean import (
-    MAX_CHARS,
-    cap_text,
     collapse_whitespace,
-    count_words,
     drop_sources_section,
     has_link,
     has_live_mention,
@@ -23,6 +20,7 @@ from bot.text.clean import (
     strip_links,
     strip_think,
 )
+from bot.text.limits import MAX_CHARS, cap_text, count_words
 from bot.text.normalize import normalize, tokenize
 
 MIN_WORDS = 8  # shorter than this is not a counterpoint

@@ -28,8 +28,6 @@ What differs between the servers we target (from their documentation; the README
 from __future__ import annotations
 
 import logging
-import math
-import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
@@ -48,12 +46,12 @@ from bot.llm.structured import (
     repair_messages,
     response_format,
     schema_instruction,
-    strip_think,
     with_system_note,
 )
 from bot.llm.transport import Budget, Transport
 from bot.models import Usage
 from bot.settings import LLMSettings
+from bot.text.clean import strip_think
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +62,6 @@ HEALTH_TTL_DOWN = 5.0  # a server that is down is probed again sooner, so recove
 # instead of every post waiting out another deadline (measured: 60 s per post on a stuck embedded server).
 HEALTH_TTL_TRIPPED = 30.0
 PROBE_SECONDS = 10.0
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +77,6 @@ class Health:
     ok: bool
     models: tuple[str, ...]
     detail: str
-
-
-def estimate_tokens(text: str) -> int:
-    """Offline and on the safe side: a CJK character is about one token, other text about 3 characters."""
-    cjk = len(_CJK.findall(text))
-    return cjk + math.ceil((len(text) - cjk) / 3)
 
 
 class LLMClient:
@@ -219,9 +210,6 @@ class LLMClient:
             self._tokenize_ok = False
         return count
 
-    def estimate_tokens(self, text: str) -> int:
-        return estimate_tokens(text)
-
     # ---- internals ----------------------------------------------------------------------------------------
 
     async def _body(
@@ -332,4 +320,4 @@ async def _next_event(t: Transport, events: AsyncGenerator[dict[str, Any]], rece
         raise t.mid_stream_error(exc, received) from exc
 
 
-__all__ = ["Budget", "ChatResult", "Health", "LLMClient", "estimate_tokens"]
+__all__ = ["ChatResult", "Health", "LLMClient"]

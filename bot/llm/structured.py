@@ -12,28 +12,15 @@ from typing import Any, Literal
 from jsonschema import validators
 from jsonschema.exceptions import best_match
 
+from bot.text.clean import strip_think
+
 JsonMode = Literal["json_schema", "json_object", "prompt"]
 # most to least constrained; `auto` starts at the first and falls back along this order
 JSON_MODES: tuple[JsonMode, ...] = ("json_schema", "json_object", "prompt")
 
 OPEN, CLOSE = "<think>", "</think>"
-_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.S | re.I)
 _FENCE = re.compile(r"```[a-zA-Z]*")
 _MAX_JSON_STARTS = 50  # bounds the work on long garbage
-
-
-def strip_think(text: str) -> str:
-    """Remove reasoning blocks. A lone `</think>` means the template opened the block in the prompt (Qwen3,
-    DeepSeek-R1), so everything before it is reasoning; an unclosed `<think>` never reached an answer."""
-    text = _THINK_BLOCK.sub("", text)
-    lowered = text.lower()
-    close = lowered.rfind(CLOSE)
-    if close >= 0:
-        text, lowered = text[close + len(CLOSE) :], lowered[close + len(CLOSE) :]
-    opened = lowered.find(OPEN)
-    if opened >= 0:
-        text = text[:opened]
-    return text.strip()
 
 
 def _partial_tag(buf: str, tags: tuple[str, ...]) -> int:
@@ -52,6 +39,7 @@ class ThinkFilter:
         self._buf = ""
         self._inside = False
         self._started = False  # leading whitespace (left after a think block) is dropped
+        self._last = " "  # the last character already emitted
 
     def feed(self, delta: str) -> str:
         self._buf += delta
@@ -65,6 +53,8 @@ class ThinkFilter:
                     self._buf = self._buf[len(self._buf) - keep :]
                     break
                 self._buf, self._inside = self._buf[end + len(CLOSE) :], False
+                if not ("".join(out) or self._last)[-1:].isspace():
+                    out.append(" ")  # as strip_think does: a block between two words leaves a space
                 continue
             start, stray = lowered.find(OPEN), lowered.find(CLOSE)
             if start >= 0 and (stray < 0 or start < stray):
@@ -91,6 +81,7 @@ class ThinkFilter:
         if not self._started:
             text = text.lstrip()
             self._started = bool(text)
+        self._last = text[-1:] or self._last
         return text
 
 

@@ -22,11 +22,9 @@ import praw
 import prawcore
 from praw.exceptions import InvalidURL, PRAWException, ReadOnlyException, RedditAPIException
 
-from bot.errors import ConfigError, InputError
-from bot.models import Post, Thread
-from bot.reddit.convert import (
-    DELETED,
-    REDDIT_WEB,
+from bot.errors import (
+    ConfigError,
+    InputError,
     RedditAuthError,
     RedditError,
     RedditForbidden,
@@ -34,6 +32,12 @@ from bot.reddit.convert import (
     RedditRejected,
     RedditUnavailable,
     RedditUncertain,
+    ReplyMayHaveLanded,
+)
+from bot.models import Post, Thread
+from bot.reddit.convert import (
+    DELETED,
+    REDDIT_WEB,
     thing_to_post,
 )
 from bot.reddit.door import Notify, OnQueued, RedditDoor
@@ -49,10 +53,6 @@ MAX_BATCH = 200  # items per poll job, so one busy subreddit cannot hold the thr
 MORE_LIMIT = 16  # "load more comments" requests per summarized thread
 POST_ATTEMPTS = 2
 BANNED = frozenset({"SUBREDDIT_NOTALLOWED", "SUBREDDIT_NOTALLOWED_BANNED", "BANNED_FROM_SUBREDDIT"})
-
-
-class _Blocked(Exception):
-    """Raised by the requestor instead of re-sending a reply whose first attempt may have landed."""
 
 
 class _ReplyGuard:
@@ -73,7 +73,7 @@ class _GuardedRequestor(prawcore.Requestor):
         if not (self._guard.armed and method.upper() == "POST" and "/api/comment" in url):
             return super().request(*args, **kwargs)
         if self._guard.tainted:
-            raise _Blocked
+            raise ReplyMayHaveLanded
         try:
             response = super().request(*args, **kwargs)
         except prawcore.RequestException:

@@ -1,7 +1,7 @@
-"""Reddit values without praw: typed errors, stream bookmarks, praw object -> Post, `!optout`.
+"""Reddit values without praw: stream bookmarks, praw object -> Post, `!optout`.
 
 Conversion reads only what a listing already delivered (`vars(item)`), never a lazy praw attribute, so it cannot
-trigger a network call; it runs inside the worker thread that owns praw (bot/reddit.py).
+trigger a network call; it runs inside the worker thread that owns praw (bot/reddit/client.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.errors import CounterpointError
 from bot.models import Post
 
 log = logging.getLogger(__name__)
@@ -23,34 +22,6 @@ REDDIT_WEB = "https://www.reddit.com"
 DELETED = frozenset({"[deleted]", "[removed]"})
 KNOWN_BOTS = frozenset({"automoderator"})
 _OPTOUT = re.compile(r"^\s*!opt-?out\b", re.IGNORECASE)
-
-
-class RedditError(CounterpointError):
-    """Reddit did not do what was asked; the message is one sentence a moderator can read."""
-
-
-class RedditForbidden(RedditError):
-    """403: the bot is banned, the subreddit is private, or it does not allow bots."""
-
-
-class RedditNotFound(RedditError):
-    """The subreddit, thread or comment does not exist (or is not a Reddit thread URL)."""
-
-
-class RedditAuthError(RedditError):
-    """Reddit rejected the credentials (or none allow posting)."""
-
-
-class RedditUnavailable(RedditError):
-    """5xx, 429 or a network failure that outlasted the retries: try again later."""
-
-
-class RedditRejected(RedditError):
-    """A definite no for this one item (deleted, locked, archived, too old): nothing was posted."""
-
-
-class RedditUncertain(RedditError):
-    """A reply may or may not have been posted and we could not check: its claim is kept so it is never re-sent."""
 
 
 def id_number(fullname: str | None) -> int:

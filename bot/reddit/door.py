@@ -19,15 +19,17 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
 
-from bot.models import Decision, Post, Thread
-from bot.reddit.convert import (
-    EMPTY,
-    Bookmark,
+from bot.errors import (
     RedditAuthError,
     RedditError,
     RedditForbidden,
     RedditNotFound,
     RedditUncertain,
+)
+from bot.models import Decision, Post, Thread
+from bot.reddit.convert import (
+    EMPTY,
+    Bookmark,
     is_optout,
     order_key,
 )

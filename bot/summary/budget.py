@@ -13,7 +13,8 @@ from typing import Any
 from bot.errors import ConfigError, LLMError
 from bot.models import Post
 from bot.settings import Settings
-from bot.summary.format import MAX_POST_CHARS, SUMMARY_SCHEMA, WideRefs, estimate_tokens, format_post, posts_block
+from bot.summary.format import MAX_POST_CHARS, SUMMARY_SCHEMA, WideRefs, format_post, posts_block
+from bot.text.limits import estimate_tokens
 
 SUMMARY_OUT_TOKENS = 1024  # a full four-section JSON reply; settings.llm.max_tokens is sized for short replies
 WRAPPER_TOKENS = 64  # chat template, role markers and our tags
@@ -51,8 +52,7 @@ class Budgeter:
         self._budget: Budget | None = None
 
     def tokens(self, text: str) -> int:
-        estimate = getattr(self._llm, "estimate_tokens", None) or estimate_tokens
-        return math.ceil(estimate(text) * (self._ratio or 1.0))
+        return math.ceil(estimate_tokens(text) * (self._ratio or 1.0))
 
     def budget(self) -> Budget:
         if self._budget is None:

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.errors import StoreError
 from bot.models import Post, Summary, Thread, utcnow
-from bot.summary.format import clean, clip, neutralize
+from bot.text.clean import neutralize_mentions, quote
+from bot.text.limits import DISCORD_LIMIT, clip, split_text
 
 if TYPE_CHECKING:
     from bot.summary.summarizer import Summarizer
 
 log = logging.getLogger(__name__)
 
-DISCORD_LIMIT = 2000
 MAX_THREADS_LISTED = 25
 MAX_DETECTIONS_LISTED = 15
 MAX_REVIEWS_LISTED = 10
@@ -153,7 +153,7 @@ def _detection(row: dict[str, Any]) -> Detection:
         post_id=str(row.get("post_id", "")),
         thread_id=str(row.get("thread_id", "")),
         author_name=str(row.get("author_name") or "someone"),
-        excerpt=clip(clean(row.get("text") or row.get("quote") or ""), 160),
+        excerpt=clip(quote(row.get("text") or row.get("quote") or ""), 160),
         score=float(row.get("score") or 0.0),
         action=action_of(row),
         votes_up=int(row.get("votes_up") or 0),
@@ -187,7 +187,7 @@ def action_of(row: dict[str, Any]) -> str:
 
 def render_digest(digest: Digest, *, link: Callable[[str], str] | None = None, limit: int = DISCORD_LIMIT) -> list[str]:
     """The digest as text pieces of at most `limit` characters, cut at line boundaries."""
-    return split_text(neutralize("\n".join(_lines(digest, link or (lambda i: i)))), limit)
+    return split_text(neutralize_mentions("\n".join(_lines(digest, link or (lambda i: i)))), limit)
 
 
 def _lines(d: Digest, cite: Callable[[str], str]) -> list[str]:
@@ -217,7 +217,7 @@ def _detections_lines(d: Digest, cite: Callable[[str], str]) -> list[str]:
     for det in d.detections[:MAX_DETECTIONS_LISTED]:
         votes = f" (+{det.votes_up}/-{det.votes_down})" if det.votes_up or det.votes_down else ""
         lines.append(
-            f"• {clean(det.author_name)} [{cite(det.post_id)}] {det.score:.2f} → {det.action}{votes}: “{det.excerpt}”"
+            f"• {quote(det.author_name)} [{cite(det.post_id)}] {det.score:.2f} → {det.action}{votes}: “{det.excerpt}”"
         )
     if len(d.detections) > MAX_DETECTIONS_LISTED:
         lines.append(f"• … and {len(d.detections) - MAX_DETECTIONS_LISTED} more")
@@ -226,7 +226,7 @@ def _detections_lines(d: Digest, cite: Callable[[str], str]) -> list[str]:
 
 def _thread_name(t: Thread) -> str:
     where = f"r/{t.channel_id}" if t.platform == "reddit" else f"#{t.channel_id or t.thread_id}"
-    return f"{clip(clean(t.title), 80)} ({where})" if t.title else f"thread {t.thread_id} ({where})"
+    return f"{clip(quote(t.title), 80)} ({where})" if t.title else f"thread {t.thread_id} ({where})"
 
 
 def _short(s: Summary | None, cite: Callable[[str], str]) -> list[str]:
@@ -244,33 +244,4 @@ def _review_line(r: dict[str, Any]) -> str:
     raw = r.get("payload")
     payload: dict[str, Any] = raw if isinstance(raw, dict) else {}
     text = payload.get("text") or payload.get("post_text") or payload.get("excerpt") or ""
-    return f"• review #{r.get('id')} ({r.get('platform')} {r.get('post_id')}): {clip(clean(str(text)), 120)}"
-
-
-def split_text(text: str, limit: int = DISCORD_LIMIT) -> list[str]:
-    """Pieces of at most `limit` characters: whole lines where possible, else whole words, never an empty piece."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        for part in _wrap(line, limit):
-            candidate = f"{current}\n{part}" if current else part
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                pieces.append(current)
-                current = part
-    if current.strip():
-        pieces.append(current)
-    return [p.strip("\n") for p in pieces if p.strip()]
-
-
-def _wrap(line: str, limit: int) -> list[str]:
-    """A line longer than the limit, cut at spaces; a single word longer than the limit is cut hard."""
-    out: list[str] = []
-    while len(line) > limit:
-        cut = line.rfind(" ", 0, limit + 1)
-        cut = cut if cut > 0 else limit
-        out.append(line[:cut].rstrip())
-        line = line[cut:].lstrip()
-    out.append(line)
-    return out
+    return f"• review #{r.get('id')} ({r.get('platform')} {r.get('post_id')}): {clip(quote(str(text)), 120)}"

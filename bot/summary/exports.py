@@ -20,7 +20,10 @@ from typing import Any, TextIO
 
 from bot.errors import InputError
 from bot.models import Post, Thread
-from bot.reddit.convert import REDDIT_WEB, data_to_post
+from bot.reddit.convert import (
+    REDDIT_WEB,
+    data_to_post,
+)
 
 REDDIT_URL = re.compile(r"^https?://([a-z0-9-]+\.)?(reddit\.com|redd\.it)/", re.IGNORECASE)
 

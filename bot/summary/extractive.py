@@ -14,7 +14,8 @@ from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.models import Post, Summary, SummaryPoint
-from bot.summary.format import clean, clip
+from bot.text.clean import quote
+from bot.text.limits import clip
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def extractive_summary(posts: Sequence[Post], *, thread_id: str, note: str = "",
     if not posts:
         return Summary(thread_id, (), engine="extractive", note=note)
     max_points = min(max_points, max(3, math.ceil(len(posts) / 4)))  # a summary, not a copy of a short thread
-    texts = [clean(p.text) for p in posts]
+    texts = [quote(p.text) for p in posts]
     children: dict[str, list[Post]] = defaultdict(list)
     for p in posts:
         if p.parent_id:
@@ -54,7 +55,7 @@ def extractive_summary(posts: Sequence[Post], *, thread_id: str, note: str = "",
 
 
 def _quote(post: Post, text: str) -> SummaryPoint:
-    return SummaryPoint(f"{clean(post.author_name)}: {clip(text, QUOTE_CHARS)}", (post.post_id,))
+    return SummaryPoint(f"{quote(post.author_name)}: {clip(text, QUOTE_CHARS)}", (post.post_id,))
 
 
 def _centrality(texts: list[str]) -> tuple[csr_matrix | None, np.ndarray]:
@@ -99,11 +100,11 @@ def _framing(posts: list[Post], texts: list[str], children: dict[str, list[Post]
         if len(found) >= 4 or not _frames(post.text):
             continue
         answers = children[post.post_id]
-        how = f"answered by {', '.join(sorted({clean(a.author_name) for a in answers}))}" if answers else "no reply yet"
+        how = f"answered by {', '.join(sorted({quote(a.author_name) for a in answers}))}" if answers else "no reply yet"
         ids = (post.post_id, *(a.post_id for a in answers[:3]))
         found.append(
             SummaryPoint(
-                f"{clean(post.author_name)} framed AI as a US-vs-China contest ({how}): {clip(text, 200)}", ids
+                f"{quote(post.author_name)} framed AI as a US-vs-China contest ({how}): {clip(text, 200)}", ids
             )
         )
     return tuple(found)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from bot.models import Engine, Post, Summary, SummaryPoint
-from bot.text.clean import strip_links
+from bot.text.clean import neutralize_mentions, quote
+from bot.text.limits import clip
 
 SECTIONS = ("points", "disagreements", "open_questions", "framing")
 # most-important-first caps; the prompts ask for the same numbers
@@ -41,27 +41,9 @@ SUMMARY_SCHEMA: dict[str, Any] = {
 
 _SPACE = re.compile(r"\s+")
 _TAG = re.compile(r"</?\s*(posts|partials|summary)\b", re.IGNORECASE)
-_MENTION = re.compile(r"@(everyone|here)|<@[!&]?(\d+)>")
 
 
-def estimate_tokens(text: str) -> int:
-    """Conservative offline estimate: a token per 3 characters, a token per CJK/kana character."""
-    wide = sum(1 for ch in text if unicodedata.east_asian_width(ch) in ("W", "F"))
-    return wide + (len(text) - wide + 2) // 3
-
-
-def clip(text: str, limit: int) -> str:
-    """Shorten to at most `limit` characters, at a word boundary when one is near, marked with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    cut = text[: max(limit - 1, 0)]
-    space = cut.rfind(" ")
-    if space > limit * 0.8:
-        cut = cut[:space]
-    return cut.rstrip() + "…"
-
-
-def clean(text: str) -> str:
+def one_line(text: str) -> str:
     """One line; the delimiters of our prompts cannot be closed from inside a message."""
     return _TAG.sub(lambda m: m.group(0).replace("<", "‹"), _SPACE.sub(" ", text).strip())
 
@@ -101,8 +83,8 @@ def format_post(post: Post, ref: str, parent: str | None, max_chars: int = MAX_P
     """`[ref] author (MM-DD HH:MM) ↪parent: text`, on one line."""
     when = post.created_at.strftime("%m-%d %H:%M")
     reply = f" ↪{parent}" if parent else ""
-    author = clean(post.author_name)[:40] or "unknown"
-    return f"[{ref}] {author} ({when}){reply}: {clip(clean(post.text), max_chars)}"
+    author = one_line(post.author_name)[:40] or "unknown"
+    return f"[{ref}] {author} ({when}){reply}: {clip(one_line(post.text), max_chars)}"
 
 
 def posts_block(posts: Sequence[Post], max_chars: Sequence[int], refs: Refs) -> str:
@@ -136,7 +118,7 @@ def render_items(summary: Summary, refs: Refs) -> str:
         items = getattr(summary, name)
         if items:
             lines.append(f"{name}:")
-            lines.extend(f"- {clean(i.text)} [{', '.join(map(refs.ref, i.source_ids))}]" for i in items)
+            lines.extend(f"- {one_line(i.text)} [{', '.join(map(refs.ref, i.source_ids))}]" for i in items)
     return "\n".join(lines) or "(nothing)"
 
 
@@ -155,7 +137,7 @@ def _items(raw: Any, refs: Refs, limit: int) -> tuple[SummaryPoint, ...]:
         real = (refs.resolve(_normalize_id(i)) for i in ids)
         kept = tuple(dict.fromkeys(i for i in real if i))[:MAX_IDS]
         # model text: no link it wrote is ever shown (ARCHITECTURE safety rules); jump links come from the ids
-        out.append(SummaryPoint(clip(clean(strip_links(item["text"])), MAX_ITEM_CHARS), kept))
+        out.append(SummaryPoint(clip(quote(item["text"]), MAX_ITEM_CHARS), kept))
         if len(out) >= limit:
             break
     return tuple(out)
@@ -202,11 +184,6 @@ def fit_items(summary: Summary, max_tokens: int, count: Callable[[str], int]) ->
     return summary
 
 
-def neutralize(text: str) -> str:
-    """No pings from summary text: @everyone/@here and <@id> mentions are broken with a zero-width space."""
-    return _MENTION.sub(lambda m: m.group(0).replace("@", "@\u200b"), text)
-
-
 def render_summary_text(summary: Summary, *, link: Callable[[str], str] | None = None) -> str:
     """Plain text (Discord markdown) with each item's sources; `link` turns an id into a jump link."""
     cite = link or (lambda i: i)
@@ -224,4 +201,4 @@ def render_summary_text(summary: Summary, *, link: Callable[[str], str] | None =
         lines.append("Nothing to summarize.")
     if summary.note:
         lines.append(f"_{summary.note}_")
-    return neutralize("\n".join(lines))
+    return neutralize_mentions("\n".join(lines))

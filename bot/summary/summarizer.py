@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import ConfigError, LLMError, StoreError
+from bot.errors import ConfigError, LLMError, StoreError, SummaryModelFailed
 from bot.models import Post, Summary
 from bot.settings import Settings, resource_path
 from bot.summary.budget import Budget, Budgeter, chunk_ranges
@@ -53,10 +53,6 @@ SEQUENTIAL_UPDATES = 3  # up to this many update calls in a row beat mapping the
 OFFLINE_NOTE = "No model is available, so this is an extractive summary: key messages picked without a model."
 
 
-class _ModelFailed(Exception):
-    """Every chunk failed: the caller falls back to the extractive summary."""
-
-
 class Summarizer:
     def __init__(self, settings: Settings, llm: Any | None, store: Any | None = None, *, prompts_dir=None) -> None:
         self.settings = settings
@@ -81,7 +77,7 @@ class Summarizer:
             summary = await self._incremental(stored, posts, thread_id, progress) if stored else None
             if summary is None:
                 summary = await self._full(posts, thread_id, progress)
-        except _ModelFailed as exc:
+        except SummaryModelFailed as exc:
             note = f"The model failed on {exc}, so this is an extractive summary: key messages picked without a model."
             return await self._offline(posts, thread_id, note)
         if not summary.partial:
@@ -156,7 +152,7 @@ class Summarizer:
         ok = [p for p in parts if p is not None]
         failed = len(parts) - len(ok)
         if not ok:
-            raise _ModelFailed(f"all {failed} parts of the thread")
+            raise SummaryModelFailed(f"all {failed} parts of the thread")
         result, merge_failures = await self._reduce(ok, thread_id, progress)
         notes = []
         if failed:

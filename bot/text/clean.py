@@ -1,37 +1,52 @@
-"""Pure text hygiene for anything the bot shows: reasoning blocks, links, mentions, whitespace, length.
+"""The one output cleaner: everything the bot shows passes through here.
 
-The rule for links is the simplest one that cannot be talked around: every URL, bare domain or markdown link in
-model text is removed. Citations carry the only URLs the bot shows, and they come from the library.
+Reasoning blocks, links and pings are removed by rules simple enough that a post cannot talk its way around them:
+every URL, bare domain (any TLD in the Public Suffix List), IP address, script scheme or markdown link in text the
+bot did not write itself is removed; citations carry the only URLs the bot shows, and they come from the library.
+Invisible characters are removed before anything is matched, so "@<word joiner>here" cannot hide a ping, and
+fullwidth look-alikes are folded so "＠everyone" is caught like "@everyone".
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from functools import cache
+from importlib import resources
 
-from bot.text.normalize import CJK_CLASS
+from bot.text.limits import MAX_CHARS, cap_text
 
-MAX_CHARS = 1500  # well under Discord's 2,000-character message, 4,096 embed description and Reddit's 10,000
-
-_THINK_BLOCK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.S | re.I)
-_THINK_STRAY_CLOSE = re.compile(r"\A.*</(?:think|thinking|reasoning)>", re.S | re.I)  # reasoning came before it
-_THINK_UNCLOSED = re.compile(r"<(?:think|thinking|reasoning)>.*\Z", re.S | re.I)  # cut off mid-thought
-_CONTROL = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_THINK_TAGS = "think|thinking|reasoning"
+_THINK_BLOCK = re.compile(rf"<({_THINK_TAGS})>.*?</\1>", re.S | re.I)
+_THINK_STRAY_CLOSE = re.compile(rf"\A.*</(?:{_THINK_TAGS})>", re.S | re.I)  # the template opened it in the prompt
+_THINK_UNCLOSED = re.compile(rf"<(?:{_THINK_TAGS})>.*\Z", re.S | re.I)  # cut off mid-thought
+# C0/C1 controls (not tab/newline) and the format characters (zero-width, bidi, soft hyphen, word joiner, BOM) that
+# can hide a ping or a link; U+200B stays: it is how a ping is broken on purpose (see neutralize_mentions)
+_INVISIBLE = re.compile(
+    "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200c-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
 
 # [anchor](url "title") and ![alt](url); the url may hold one level of parentheses (javascript:alert(1))
 _MD_LINK = re.compile(
     r"(!?)\[([^\[\]\n]{0,300})\]\(\s*<?((?:[^()\s<>]|\([^()\s]*\))*)>?(?:\s+[\"'][^\"'\n]*[\"'])?\s*\)"
 )
 _MD_REF_DEF = re.compile(r"^[ \t]*\[[^\]\n]+\]:[ \t]*\S+.*$", re.M)
-_SCHEME_URL = re.compile(
-    r"(?i)(?<![a-z0-9])[a-z][a-z0-9+.-]{1,15}://[^\s<>()\[\]{}\"'`]*|(?<![a-z0-9.])www\.[^\s<>()\[\]{}\"'`]+"
-)
+_STOP = r"[^\s<>()\[\]{}\"'`]"
+_SCHEME_URL = re.compile(rf"(?i)(?<![a-z0-9])[a-z][a-z0-9+.-]{{1,15}}://{_STOP}*|(?<![a-z0-9.])www\.{_STOP}+")
+_SCRIPT_SCHEME = re.compile(r"(?i)(?<![a-z0-9])(?:javascript|vbscript|data|file|blob):[^\s<>\[\]{}\"'`]+")
+_IP = re.compile(rf"(?<![\w.])\d{{1,3}}(?:\.\d{{1,3}}){{3}}(?::\d+)?(?:/{_STOP}*)?(?![\w.])")
 _EMAIL = re.compile(r"(?i)(?<![a-z0-9._%+-])[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24}(?![a-z0-9-])")
-_TLDS = (
-    "com|net|org|io|ai|gg|ly|co|xyz|info|biz|app|dev|cn|ru|uk|de|fr|tk|link|site|online|top|click|gov|edu|tv|eu|"
-    "cc|ws|su|news|blog|page|live|store|shop|club|pro|jp|kr|tw|hk|sg|vip|win|icu|zip|mov|lol|fun|me|us"
+# a dotted name: checked against the TLD list in code, so "llama.cpp" and "settings.toml" stay, "evil.sh" goes
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"  # no spaces between words: no label
+_L = rf"[^\W_{_CJK}]"  # a letter or digit that can be part of a domain label
+_DOTTED = re.compile(
+    rf"(?<![^\W{_CJK}]|[@.-])(?:{_L}(?:(?:{_L}|-){{0,61}}{_L})?\.)+([^\W\d_{_CJK}]{{2,63}})"
+    rf"(?::\d+)?(?:/{_STOP}*)?(?!{_L}|-)"
 )
-_DOMAIN_WITH_PATH = re.compile(r"(?i)(?<![a-z0-9@.-])(?:[a-z0-9-]+\.)+[a-z]{2,24}(?::\d+)?/[^\s<>()\[\]{}\"'`]*")
-_BARE_DOMAIN = re.compile(rf"(?i)(?<![a-z0-9@.-])(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+(?:{_TLDS})(?![a-z0-9-])")
+_TLD_HINT = re.compile(rf"\.([^\W\d_{_CJK}]{{2,63}})(?![^\W{_CJK}])")  # cheap: is there a ".tld" at all?
+_DIGIT_DOT = re.compile(r"\d\.\d")
+_TOKEN = re.compile(r"\S+")
 _EMPTY_BRACKETS = re.compile(r"\(\s*\)|<\s*>|\[\s*\]|（\s*）")
 
 _MASS_MENTION = re.compile(r"@(everyone|here)", re.I)
@@ -39,21 +54,50 @@ _USER_MENTION = re.compile(r"<@!?\d+>")
 _ROLE_MENTION = re.compile(r"<@&\d+>")
 _CHANNEL_MENTION = re.compile(r"<#\d+>")
 _REDDIT_USER = re.compile(r"(?i)(?<![a-z0-9_/])/?u/[a-z0-9_-]{3,20}")
+_SUBREDDIT = re.compile(r"(?i)(?<![a-z0-9_/])(/?)r/(?=[a-z0-9_]{2,21})")
 ZWSP = "\u200b"
 
 _SOURCES_SECTION = re.compile(
     r"\n\s*(?:\*\*|__)?\s*(?:sources?|references?|citations?|来源|參考|参考资料|参考文献|出处)\s*(?:\*\*|__)?\s*[:：].*\Z",
     re.S | re.I,
 )
-_UNIT = re.compile(f"[{CJK_CLASS}]|[^\\s{CJK_CLASS}]+")
-_MARKER_TOKEN = re.compile(r"^(?:\[\d{1,2}\])+[.,;:!?。，；：！？]*$")
-_SENTENCE_END = re.compile(r"[.!?。！？](?:\[\d{1,2}\])*(?=\s|$)")
+
+
+@cache
+def _tlds() -> frozenset[str]:
+    text = resources.files("bot.text").joinpath("tlds.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in text.split() if not line.startswith("#"))
+
+
+def _is_domain(match: re.Match[str]) -> bool:
+    return match.group(1).casefold() in _tlds()
+
+
+# fullwidth and small-form letters, digits, "@", "." and "/" read as their ASCII twins; CJK punctuation ("，", "：")
+# and "…" are left alone, which full NFKC would not do
+_FOLD = {c: ord(unicodedata.normalize("NFKC", chr(c))) for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B))}
+_FOLD |= {c: c - 0xFEE0 for c in range(0xFF41, 0xFF5B)} | {0xFF20: 0x40, 0xFE6B: 0x40, 0xFF0E: 0x2E, 0xFE52: 0x2E}
+_FOLD |= {0xFF0F: 0x2F}
+
+
+def fold(text: str) -> str:
+    """Invisible characters out, fullwidth look-alikes ("＠everyone", "ｅｖｉｌ．ｃｏｍ") folded: what a reader sees."""
+    text = _INVISIBLE.sub("", text)
+    return text if text.isascii() else text.translate(_FOLD)
+
+
+def _gap(match: re.Match[str]) -> str:
+    """A removed block leaves a space only where it would otherwise glue two words together."""
+    start = match.start()
+    return " " if start > 0 and not match.string[start - 1].isspace() else ""
 
 
 def strip_think(text: str) -> str:
-    text = _THINK_BLOCK.sub(" ", text)
+    """Remove reasoning blocks. A stray closing tag means the template opened the block in the prompt (Qwen3,
+    DeepSeek-R1), so everything before it is reasoning; an unclosed opening tag never reached an answer."""
+    text = _THINK_BLOCK.sub(_gap, text)
     text = _THINK_STRAY_CLOSE.sub(" ", text)
-    return _THINK_UNCLOSED.sub(" ", text)
+    return _THINK_UNCLOSED.sub(" ", text).strip()
 
 
 def _link_replacement(match: re.Match[str]) -> str:
@@ -67,37 +111,75 @@ def _link_replacement(match: re.Match[str]) -> str:
     return anchor
 
 
+def _link_patterns(text: str) -> list[re.Pattern[str]]:
+    """Only the patterns whose anchor character is present: most chat has none, and each full scan costs."""
+    lowered = text.lower()
+    found = [_MD_LINK] if "](" in text else []
+    if "://" in text or "www." in lowered:
+        found.append(_SCHEME_URL)
+    if ":" in text:
+        found.append(_SCRIPT_SCHEME)
+    if "@" in text:
+        found.append(_EMAIL)
+    if _DIGIT_DOT.search(text):
+        found.append(_IP)
+    return found
+
+
+def _domains(text: str) -> bool:
+    return any(m.group(1).casefold() in _tlds() for m in _TLD_HINT.finditer(text))
+
+
+def _strip_domains(token: re.Match[str]) -> str:
+    """Per whitespace-separated token: the full domain pattern is costly, and only a few tokens hold a ".tld"."""
+    word = token.group(0)
+    if not _domains(word):
+        return word
+    return _DOTTED.sub(lambda m: "" if _is_domain(m) else m.group(0), word)
+
+
 def has_link(text: str) -> bool:
-    return any(p.search(text) for p in (_SCHEME_URL, _DOMAIN_WITH_PATH, _BARE_DOMAIN, _EMAIL))
+    text = fold(text)
+    if any(p.search(text) for p in _link_patterns(text)):
+        return True
+    return _domains(text) and strip_links(text) != text
 
 
 def strip_links(text: str) -> str:
     """Markdown links become their plain anchor text (dropped if the anchor itself looks like a link); every URL,
-    bare domain and e-mail address is removed."""
-    text = _MD_LINK.sub(_link_replacement, text)
-    text = _MD_REF_DEF.sub("", text)
-    for pattern in (_SCHEME_URL, _EMAIL, _DOMAIN_WITH_PATH, _BARE_DOMAIN):
-        text = pattern.sub("", text)
-    return _EMPTY_BRACKETS.sub("", text)
+    script scheme, IP address, bare domain and e-mail address is removed."""
+    before = text = fold(text)
+    if "]:" in text:
+        text = _MD_REF_DEF.sub("", text)
+    for pattern in _link_patterns(text):
+        text = pattern.sub(_link_replacement if pattern is _MD_LINK else "", text)
+    if _domains(text):
+        text = _TOKEN.sub(_strip_domains, text)
+    return text if text == before else _EMPTY_BRACKETS.sub("", text)
 
 
 def neutralize_mentions(text: str) -> str:
-    """No ping survives: mass mentions get a zero-width space, id mentions become plain words."""
-    # invisible controls go first: removed later, "@<LRM>everyone" would otherwise come out as a live "@everyone"
-    text = _CONTROL.sub("", text)
-    text = _MASS_MENTION.sub(lambda m: "@" + ZWSP + m.group(1), text)
-    text = _USER_MENTION.sub("someone", text)
-    text = _ROLE_MENTION.sub("a role", text)
-    text = _CHANNEL_MENTION.sub("a channel", text)
-    return _REDDIT_USER.sub("a user", text)
+    """No ping or autolink survives: mass mentions and r/ get a zero-width space, id mentions become plain words."""
+    text = fold(text)  # invisible characters first: "@<LRM>everyone" would otherwise come out as a live ping
+    if "@" in text:
+        text = _MASS_MENTION.sub(lambda m: "@" + ZWSP + m.group(1), text)
+    if "<" in text:
+        text = _USER_MENTION.sub("someone", text)
+        text = _ROLE_MENTION.sub("a role", text)
+        text = _CHANNEL_MENTION.sub("a channel", text)
+    if "/" in text:
+        text = _REDDIT_USER.sub("a user", text)
+        text = _SUBREDDIT.sub(lambda m: m.group(1) + "r" + ZWSP + "/", text)
+    return text
 
 
 def has_live_mention(text: str) -> bool:
-    return any(p.search(text) for p in (_MASS_MENTION, _USER_MENTION, _ROLE_MENTION, _CHANNEL_MENTION, _REDDIT_USER))
+    text = fold(text)
+    patterns = (_MASS_MENTION, _USER_MENTION, _ROLE_MENTION, _CHANNEL_MENTION, _REDDIT_USER, _SUBREDDIT)
+    return any(p.search(text) for p in patterns)
 
 
 def collapse_whitespace(text: str) -> str:
-    text = _CONTROL.sub("", text)
     text = re.sub(r"[^\S\n]+", " ", text)
     text = re.sub(r" *\n *", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
@@ -110,38 +192,17 @@ def drop_sources_section(text: str) -> str:
     return _SOURCES_SECTION.sub("", text)
 
 
-def _weight(unit: str) -> float:
-    if len(unit) == 1 and re.match(f"[{CJK_CLASS}]", unit):
-        return 0.5  # about two CJK characters per English word
-    if _MARKER_TOKEN.match(unit) or not any(ch.isalnum() for ch in unit):
-        return 0.0
-    return 1.0
-
-
-def count_words(text: str) -> float:
-    return sum(_weight(m.group()) for m in _UNIT.finditer(text))
-
-
-def cap_text(text: str, max_words: int, max_chars: int = MAX_CHARS) -> str:
-    """Cut at a word boundary within both limits, preferring the end of a sentence; "…" marks a mid-sentence cut."""
-    total, end = 0.0, 0
-    for match in _UNIT.finditer(text):
-        total += _weight(match.group())
-        if total > max_words or match.end() > max_chars - 1:
-            break
-        end = match.end()
-    else:
-        return text
-    cut = text[:end]
-    sentences = [m.end() for m in _SENTENCE_END.finditer(cut)]
-    if sentences and sentences[-1] >= len(cut) // 2:
-        return cut[: sentences[-1]].rstrip()
-    return cut.rstrip(" ,;:-–—，；：、") + "…"
+def clean_quote(text: str) -> str:
+    """Someone else's words, shown by the bot (summaries, review items, shadow notes): no links, no pings."""
+    return collapse_whitespace(neutralize_mentions(strip_links(strip_think(text))))
 
 
 def sanitize(text: str, *, max_words: int = 120, max_chars: int = MAX_CHARS) -> str:
-    """Everything shown goes through here: no reasoning, no links, no pings, tidy, within limits."""
-    text = strip_think(text)
-    text = drop_sources_section(strip_links(text))
-    text = collapse_whitespace(neutralize_mentions(text))
-    return cap_text(text, max_words, max_chars)
+    """Model prose for public view: no reasoning, no links, no pings, no own "Sources:" list, tidy, within limits."""
+    text = drop_sources_section(strip_links(strip_think(text)))
+    return cap_text(collapse_whitespace(neutralize_mentions(text)), max_words, max_chars)
+
+
+def quote(text: str) -> str:
+    """clean_quote on one line: for excerpts inside a sentence, a field or a bullet."""
+    return " ".join(clean_quote(text).split())
