@@ -270,6 +270,16 @@ async def test_review_queue(store, clock):
         await store.enqueue_review("reddit", "p3", payload={"x": object()})
 
 
+async def test_reopen_review_and_housekeeping(store):
+    rid = await store.enqueue_review("reddit", "p1", payload={"draft": "x"})
+    assert await store.reopen_review(rid) is False  # only an approved review goes back to pending
+    assert await store.decide_review(rid, status="approved", moderator="m") is True
+    assert await store.reopen_review(rid) is True and await store.reopen_review(rid) is False
+    assert [r["id"] for r in await store.pending_reviews()] == [rid]
+    assert await store.schema_version() == len(MIGRATIONS)
+    assert await store.integrity_check() == "ok"
+    assert await store.checkpoint() is True
+
 async def test_sources(store, clock):
     s1 = Source("mod-1", "Report", "Pub", "2024", "https://example.org/r", ("open",), ("fact",), added_by="m1")
     s2 = Source("mod-2", "Other", "Pub", "2023", "https://example.org/o", (), (), via="Digest", added_by="m2")
