@@ -280,6 +280,7 @@ async def test_reopen_review_and_housekeeping(store):
     assert await store.integrity_check() == "ok"
     assert await store.checkpoint() is True
 
+
 async def test_sources(store, clock):
     s1 = Source("mod-1", "Report", "Pub", "2024", "https://example.org/r", ("open",), ("fact",), added_by="m1")
     s2 = Source("mod-2", "Other", "Pub", "2023", "https://example.org/o", (), (), via="Digest", added_by="m2")
