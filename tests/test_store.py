@@ -1,4 +1,6 @@
-"""The store's methods on a real SQLite file in tmp_path (privacy, concurrency and migrations have their own files)."""
+"""The store's contract: every method on both backends (the `store` fixture: an SQLite file in tmp_path, and
+PostgreSQL where its binaries exist), plus SQLite's own file and pragma checks. Privacy, concurrency and migrations
+have their own files."""
 
 from __future__ import annotations
 
@@ -6,26 +8,28 @@ import sqlite3
 from datetime import timedelta
 
 import pytest
-import pytest_asyncio
 
 from bot.errors import StoreError
 from bot.models import Citation, Source, Thread
 from bot.store import MIGRATIONS, Store, StoredSummary
-from tests.fakes.store_kit import T0, Clock, counterpoint, db_path, post, summary, verdict
+from tests.fakes.store_kit import (  # noqa: F401 (fixtures)
+    T0,
+    backend_fixture,
+    clock_fixture,
+    counterpoint,
+    db_path,
+    pg_dsn_fixture,
+    pg_server_fixture,
+    post,
+    sqlite_store_fixture,
+    store_fixture,
+    summary,
+    verdict,
+)
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest_asyncio.fixture
-async def store(tmp_path, clock):
-    async with Store.open(db_path(tmp_path), busy_timeout_ms=2000, clock=clock) as s:
-        yield s
-
-
-async def test_open_creates_folder_and_sets_pragmas(tmp_path, store):
+async def test_open_creates_folder_and_sets_pragmas(tmp_path, sqlite_store):
+    store = sqlite_store
     assert db_path(tmp_path).is_file()
     con = sqlite3.connect(db_path(tmp_path))
     try:
@@ -34,10 +38,10 @@ async def test_open_creates_folder_and_sets_pragmas(tmp_path, store):
     finally:
         con.close()
     async with store._write() as db:  # the writer's own per-connection settings
-        assert (await (await db.execute("PRAGMA synchronous")).fetchone())[0] == 1  # NORMAL
-        assert (await (await db.execute("PRAGMA foreign_keys")).fetchone())[0] == 1
-        assert (await (await db.execute("PRAGMA secure_delete")).fetchone())[0] == 1
-        assert (await (await db.execute("PRAGMA busy_timeout")).fetchone())[0] == 2000
+        assert (await db.fetch("PRAGMA synchronous"))[0][0] == 1  # NORMAL
+        assert (await db.fetch("PRAGMA foreign_keys"))[0][0] == 1
+        assert (await db.fetch("PRAGMA secure_delete"))[0][0] == 1
+        assert (await db.fetch("PRAGMA busy_timeout"))[0][0] == 2000
     assert await store.integrity_check() == "ok"
 
 
@@ -266,6 +270,17 @@ async def test_review_queue(store, clock):
         await store.enqueue_review("reddit", "p3", payload={"x": object()})
 
 
+async def test_reopen_review_and_housekeeping(store):
+    rid = await store.enqueue_review("reddit", "p1", payload={"draft": "x"})
+    assert await store.reopen_review(rid) is False  # only an approved review goes back to pending
+    assert await store.decide_review(rid, status="approved", moderator="m") is True
+    assert await store.reopen_review(rid) is True and await store.reopen_review(rid) is False
+    assert [r["id"] for r in await store.pending_reviews()] == [rid]
+    assert await store.schema_version() == len(MIGRATIONS)
+    assert await store.integrity_check() == "ok"
+    assert await store.checkpoint() is True
+
+
 async def test_sources(store, clock):
     s1 = Source("mod-1", "Report", "Pub", "2024", "https://example.org/r", ("open",), ("fact",), added_by="m1")
     s2 = Source("mod-2", "Other", "Pub", "2023", "https://example.org/o", (), (), via="Digest", added_by="m2")
@@ -373,25 +388,24 @@ async def test_failed_write_rolls_back(store):
     assert await store.get_checkpoint("n") == "v2"
 
 
-async def test_framing_detections_report_what_the_bot_did(tmp_path):
+async def test_framing_detections_report_what_the_bot_did(store):
     from datetime import timedelta
 
     from bot.models import Citation, PrefilterResult, Verdict
 
-    async with Store.open(tmp_path / "d.db") as store:
-        frames = Verdict("frames", 0.9, "lexical", PrefilterResult(True, ("race",)), quote="race", reason="r")
-        for i in range(3):
-            await store.add_post(_detect_post(str(i)))
-            await store.record_verdict("discord", str(i), frames)
-        await store.record_verdict("discord", "0", frames)  # re-recorded verdict: still one row
-        await store.claim_reply("discord", "0", thread_id="t", guild_id="g")
-        await store.confirm_reply("discord", "0", reply_id="r0", text="cp", citations=[Citation("a", "A", "https://a")])
-        await store.vote("discord", "r0", "u1", 1)
-        await store.enqueue_review("discord", "1", payload={"x": 1})
-        await store.delete_post("discord", "2")
-        await store.dismiss_reply("discord", "0", reply_id="r0", moderator="m", reason="wrong here")
-        now = store._clock()
-        rows = await store.framing_detections(now - timedelta(hours=1), now + timedelta(hours=1), guild_id="g")
+    frames = Verdict("frames", 0.9, "lexical", PrefilterResult(True, ("race",)), quote="race", reason="r")
+    for i in range(3):
+        await store.add_post(_detect_post(str(i)))
+        await store.record_verdict("discord", str(i), frames)
+    await store.record_verdict("discord", "0", frames)  # re-recorded verdict: still one row
+    await store.claim_reply("discord", "0", thread_id="t", guild_id="g")
+    await store.confirm_reply("discord", "0", reply_id="r0", text="cp", citations=[Citation("a", "A", "https://a")])
+    await store.vote("discord", "r0", "u1", 1)
+    await store.enqueue_review("discord", "1", payload={"x": 1})
+    await store.delete_post("discord", "2")
+    await store.dismiss_reply("discord", "0", reply_id="r0", moderator="m", reason="wrong here")
+    now = store._clock()
+    rows = await store.framing_detections(now - timedelta(hours=1), now + timedelta(hours=1), guild_id="g")
     by_id = {r["post_id"]: r for r in rows}
     assert set(by_id) == {"0", "1", "2"}
     assert (by_id["0"]["reply_status"], by_id["0"]["votes_up"]) == ("sent", 1)
@@ -407,3 +421,19 @@ def _detect_post(pid: str):
     from bot.models import Post
 
     return Post("discord", pid, "t", "u", "name", f"the AI race with China {pid}", datetime.now(UTC), "c", "g")
+
+
+def test_store_code_has_no_regular_expressions():
+    """Both backends run the very same SQL text: nothing in bot/store may rewrite it (or use `re` at all)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "bot" / "store"
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import) and any(a.name == "re" for a in node.names):
+                offenders.append(f"{path}: import re")
+            if isinstance(node, ast.ImportFrom) and node.module == "re":
+                offenders.append(f"{path}: from re import")
+    assert offenders == []

@@ -13,19 +13,20 @@ import time
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from bot.store import Store
-from tests.fakes.store_kit import Clock, db_path, post
+from tests.fakes.store_kit import (  # noqa: F401 (fixtures: `store` runs on both backends)
+    backend_fixture,
+    clock_fixture,
+    db_path,
+    pg_dsn_fixture,
+    pg_server_fixture,
+    post,
+    store_fixture,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 HELPER = ROOT / "tests" / "store_crash_writer.py"
-
-
-@pytest_asyncio.fixture
-async def store(tmp_path):
-    async with Store.open(db_path(tmp_path), clock=Clock()) as s:
-        yield s
 
 
 def helper_cmd(*args: str) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 
 from bot.errors import StoreError
 from bot.store import MIGRATIONS, Store
-from bot.store.schema import migrate, split_statements
+from bot.store.sqlite.migrate import migrate, split_statements
 from tests.fakes.store_kit import counterpoint, db_path, post
 
 

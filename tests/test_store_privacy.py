@@ -1,37 +1,28 @@
-"""Deletion, forgetting, retention and opt-outs: the text must be gone from the file itself, not just hidden."""
+"""Deletion, forgetting, retention and opt-outs: the text must be gone for good, not just hidden. On SQLite that
+means from the file's bytes on disk; on PostgreSQL from every live row (see `leftovers` and docs/storage.md)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
-
-import pytest
-import pytest_asyncio
 
 from bot.store import Store
-from tests.fakes.store_kit import T0, Clock, counterpoint, db_path, post, summary, verdict
+from tests.fakes.store_kit import (  # noqa: F401 (fixtures)
+    T0,
+    backend_fixture,
+    clock_fixture,
+    counterpoint,
+    leftovers,
+    pg_dsn_fixture,
+    pg_server_fixture,
+    post,
+    store_fixture,
+    summary,
+    verdict,
+)
 
 SECRET = "Zanzibar-quokka-7731 says China must win the AI race"
 # long enough to spill into overflow pages, which are freed (and zeroed) differently from in-page cells
 LONG_SECRET = "Marmalade-ocelot-4410 " + "the race between the US and China " * 300
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest_asyncio.fixture
-async def store(tmp_path, clock):
-    async with Store.open(db_path(tmp_path), clock=clock) as s:
-        yield s
-
-
-def disk_bytes(tmp_path: Path) -> bytes:
-    """The database file plus its WAL, as they are on disk."""
-    path = db_path(tmp_path)
-    wal = path.with_name(path.name + "-wal")
-    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
 
 
 async def seed_copies(store: Store, post_id: str, text: str, *, author: str = "u1") -> None:
@@ -45,12 +36,12 @@ async def seed_copies(store: Store, post_id: str, text: str, *, author: str = "u
     await store.save_counterpoint(f"other-{post_id}", f"  {text.upper()}  ", counterpoint())
 
 
-async def test_delete_post_removes_text_and_copies_from_disk(tmp_path, store):
+async def test_delete_post_removes_text_and_copies_for_good(store):
     await seed_copies(store, "p1", SECRET)
     await seed_copies(store, "p2", LONG_SECRET)
     await store.add_post(post("keep", "an unrelated post that stays"))
     await store.checkpoint()
-    raw = disk_bytes(tmp_path)
+    raw = await leftovers(store)
     assert b"Zanzibar-quokka-7731" in raw and b"Marmalade-ocelot-4410" in raw  # the scan can see text at all
 
     assert await store.delete_post("discord", "p1") is True
@@ -58,7 +49,7 @@ async def test_delete_post_removes_text_and_copies_from_disk(tmp_path, store):
     assert await store.delete_post("discord", "p1") is False  # already gone
     await store.checkpoint()
 
-    raw = disk_bytes(tmp_path)
+    raw = await leftovers(store)
     assert b"Zanzibar-quokka-7731" not in raw
     assert b"Marmalade-ocelot-4410" not in raw
     assert b"an unrelated post that stays" in raw
@@ -92,7 +83,7 @@ async def test_decided_review_keeps_decision_but_loses_text(store):
     assert (await store.stats())["rejected"] == 1
 
 
-async def test_forget_author_removes_everything_about_them(tmp_path, store):
+async def test_forget_author_removes_everything_about_them(store):
     await seed_copies(store, "p1", SECRET, author="alice")
     await seed_copies(store, "p2", LONG_SECRET, author="alice")
     await store.add_post(post("b1", "bob writes something harmless", author="bob"))
@@ -101,13 +92,13 @@ async def test_forget_author_removes_everything_about_them(tmp_path, store):
     await store.vote("discord", "m1", "bob", -1)
     await store.opt_out("discord", "alice")
     await store.checkpoint()
-    assert b"Zanzibar-quokka-7731" in disk_bytes(tmp_path)
-    assert b"name-alice" in disk_bytes(tmp_path)
+    assert b"Zanzibar-quokka-7731" in await leftovers(store)
+    assert b"name-alice" in await leftovers(store)
 
     assert await store.forget_author("discord", "alice") == 2
     await store.checkpoint()
 
-    raw = disk_bytes(tmp_path)
+    raw = await leftovers(store)
     for needle in (b"Zanzibar-quokka-7731", b"Marmalade-ocelot-4410", b"name-alice", b"People discuss chips"):
         assert needle not in raw, needle
     assert b"bob writes something harmless" in raw
@@ -141,7 +132,7 @@ async def test_author_data_lists_what_is_stored(store):
     assert (await store.author_data("reddit", "carol"))["posts"] == 0
 
 
-async def test_retention_purge(tmp_path, store, clock):
+async def test_retention_purge(store, clock):
     old, new = T0 - timedelta(days=100), T0 - timedelta(days=10)
     clock.now = old
     await store.add_post(post("old", "Pelican-harbor-2291 ancient words", at=old))
@@ -158,7 +149,7 @@ async def test_retention_purge(tmp_path, store, clock):
     assert await store.purge_text_older_than(90) == 1
     assert await store.purge_text_older_than(90) == 0
     await store.checkpoint()
-    assert b"Pelican-harbor-2291" not in disk_bytes(tmp_path)
+    assert b"Pelican-harbor-2291" not in await leftovers(store)
     purged = await store.get_post("discord", "old")
     assert purged is not None and purged.text == ""  # the tombstone keeps its ids and time
     assert [p.post_id for p in await store.thread_posts("discord", "t1")] == ["new"]
@@ -186,12 +177,12 @@ async def test_opt_out_blocks_storage_and_replies(store):
     assert await store.claim_reply("discord", "p1", thread_id="t1") is True
 
 
-async def test_bulk_delete(tmp_path, store):
+async def test_bulk_delete(store):
     for i in range(5):
         await seed_copies(store, f"b{i}", f"Bulk-secret-{i}-walrus says the race decides everything")
     assert await store.delete_posts("discord", ["b0", "b1", "b2", "missing", "b2"]) == 3
     await store.checkpoint()
-    raw = disk_bytes(tmp_path)
+    raw = await leftovers(store)
     assert b"Bulk-secret-0" not in raw and b"Bulk-secret-2" not in raw
     assert b"Bulk-secret-3" in raw  # the ones not deleted stay
     assert [p.post_id for p in await store.thread_posts("discord", "t1")] == ["b3", "b4"]

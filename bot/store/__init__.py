@@ -1,5 +1,7 @@
-"""SQLite storage for the bot: the only package with SQL. See base.py for the connection and transaction rules,
-schema.py for migrations, privacy.py for what deletion guarantees, replies.py for exactly-once replies."""
+"""Storage for the bot: the only package with SQL. `Store` is the API (one mixin per table family, each statement
+written once for both backends, see base.py); sqlite/ is the default backend, pg/ the PostgreSQL one; schema.py
+defines the tables once for both; privacy.py says what deletion guarantees, replies.py how replies stay
+exactly-once. docs/storage.md explains the design."""
 
 from __future__ import annotations
 

@@ -27,9 +27,10 @@ class AdminMixin(StoreBase):
     async def get_channel_config(self, guild_id: str, channel_id: str) -> dict[str, str]:
         """Guild-wide values (channel_id "") overlaid with the channel's own."""
         rows = await self._rows(
-            "SELECT key, value FROM channel_config WHERE guild_id = ? AND channel_id IN ('', ?) "
+            "SELECT key, value FROM channel_config WHERE guild_id = $1 AND channel_id IN ('', $2) "
             "ORDER BY channel_id != ''",
-            (guild_id, channel_id),
+            guild_id,
+            channel_id,
         )
         return {r["key"]: r["value"] for r in rows}
 
@@ -38,58 +39,71 @@ class AdminMixin(StoreBase):
         async with self._write() as db:
             if value is None:
                 await db.execute(
-                    "DELETE FROM channel_config WHERE guild_id = ? AND channel_id = ? AND key = ?",
-                    (guild_id, channel_id, key),
+                    "DELETE FROM channel_config WHERE guild_id = $1 AND channel_id = $2 AND key = $3",
+                    guild_id,
+                    channel_id,
+                    key,
                 )
                 return
             await db.execute(
-                "INSERT INTO channel_config (guild_id, channel_id, key, value, updated_at) VALUES (?, ?, ?, ?, ?) "
+                "INSERT INTO channel_config (guild_id, channel_id, key, value, updated_at) VALUES ($1, $2, $3, $4, $5) "
                 "ON CONFLICT (guild_id, channel_id, key) DO UPDATE SET value = excluded.value, "
                 "updated_at = excluded.updated_at",
-                (guild_id, channel_id, key, value, self._now()),
+                guild_id,
+                channel_id,
+                key,
+                value,
+                self._now(),
             )
 
     async def watch_add(self, guild_id: str, channel_id: str) -> bool:
         async with self._write() as db:
-            cur = await db.execute(
-                "INSERT INTO watched (guild_id, channel_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (guild_id, channel_id, self._now()),
+            added = await db.execute(
+                "INSERT INTO watched (guild_id, channel_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                guild_id,
+                channel_id,
+                self._now(),
             )
-            return cur.rowcount == 1
+            return added == 1
 
     async def reopen_review(self, review_id: int) -> bool:
         """An approved item whose reply could not be posted goes back to pending, so a moderator can retry it."""
         async with self._write() as db:
-            cur = await db.execute(
+            reopened = await db.execute(
                 "UPDATE reviews SET status = 'pending', moderator = NULL, decided_at = NULL "
-                "WHERE id = ? AND status = 'approved'",
-                (review_id,),
+                "WHERE id = $1 AND status = 'approved'",
+                review_id,
             )
-            return cur.rowcount == 1
+            return reopened == 1
 
     async def watch_remove(self, guild_id: str, channel_id: str) -> bool:
         async with self._write() as db:
-            cur = await db.execute("DELETE FROM watched WHERE guild_id = ? AND channel_id = ?", (guild_id, channel_id))
-            return cur.rowcount == 1
+            removed = await db.execute(
+                "DELETE FROM watched WHERE guild_id = $1 AND channel_id = $2", guild_id, channel_id
+            )
+            return removed == 1
 
     async def watched(self, guild_id: str | None = None) -> list[tuple[str, str]]:
         """(guild_id, channel_id) pairs, of one guild or of all."""
         rows = await self._rows(
-            "SELECT guild_id, channel_id FROM watched WHERE ? IS NULL OR guild_id = ? ORDER BY guild_id, channel_id",
-            (guild_id, guild_id),
+            "SELECT guild_id, channel_id FROM watched WHERE CAST($1 AS TEXT) IS NULL OR guild_id = $1 "
+            "ORDER BY guild_id, channel_id",
+            guild_id,
         )
         return [(r[0], r[1]) for r in rows]
 
     async def get_checkpoint(self, name: str) -> str | None:
-        row = await self._one("SELECT value FROM checkpoints WHERE name = ?", (name,))
+        row = await self._one("SELECT value FROM checkpoints WHERE name = $1", name)
         return row[0] if row else None
 
     async def set_checkpoint(self, name: str, value: str) -> None:
         async with self._write() as db:
             await db.execute(
-                "INSERT INTO checkpoints (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
+                "INSERT INTO checkpoints (name, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE "
                 "SET value = excluded.value, updated_at = excluded.updated_at",
-                (name, value, self._now()),
+                name,
+                value,
+                self._now(),
             )
 
     async def enqueue_review(self, platform: str, post_id: str, *, payload: dict[str, Any]) -> int:
@@ -102,24 +116,26 @@ class AdminMixin(StoreBase):
         async with self._write() as db:
             if await post_withheld(db, platform, post_id):
                 return 0
-            rows = list(
-                await db.execute_fetchall(
-                    "INSERT INTO reviews (platform, post_id, payload, status, created_at) "
-                    "VALUES (?, ?, ?, 'pending', ?) ON CONFLICT (platform, post_id) DO UPDATE SET id = id "
-                    "RETURNING id",
-                    (platform, post_id, raw, self._now()),
-                )
+            # a no-op update (the conflict means platform is already this value) so RETURNING yields the old id
+            rows = await db.fetch(
+                "INSERT INTO reviews (platform, post_id, payload, status, created_at) "
+                "VALUES ($1, $2, $3, 'pending', $4) ON CONFLICT (platform, post_id) DO UPDATE "
+                "SET platform = excluded.platform RETURNING id",
+                platform,
+                post_id,
+                raw,
+                self._now(),
             )
             return int(rows[0][0])
 
     async def get_review(self, review_id: int) -> dict[str, Any] | None:
         """{id, platform, post_id, payload, status, moderator, created_at, decided_at} or None."""
-        row = await self._one("SELECT * FROM reviews WHERE id = ?", (review_id,))
+        row = await self._one("SELECT * FROM reviews WHERE id = $1", review_id)
         return _review(row) if row else None
 
     async def pending_reviews(self, limit: int = 50) -> list[dict[str, Any]]:
         """Oldest first."""
-        rows = await self._rows("SELECT * FROM reviews WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,))
+        rows = await self._rows("SELECT * FROM reviews WHERE status = 'pending' ORDER BY id LIMIT $1", limit)
         return [_review(r) for r in rows]
 
     async def decide_review(self, review_id: int, *, status: Decision, moderator: str) -> bool:
@@ -127,8 +143,11 @@ class AdminMixin(StoreBase):
         if status not in ("approved", "rejected"):
             raise ValueError(f"a review decision is 'approved' or 'rejected', not {status!r}")
         async with self._write() as db:
-            cur = await db.execute(
-                "UPDATE reviews SET status = ?, moderator = ?, decided_at = ? WHERE id = ? AND status = 'pending'",
-                (status, moderator, self._now(), review_id),
+            decided = await db.execute(
+                "UPDATE reviews SET status = $1, moderator = $2, decided_at = $3 WHERE id = $4 AND status = 'pending'",
+                status,
+                moderator,
+                self._now(),
+                review_id,
             )
-            return cur.rowcount == 1
+            return decided == 1

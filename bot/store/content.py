@@ -50,14 +50,19 @@ class ContentMixin(StoreBase):
         async with self._write() as db:
             await db.execute(
                 "INSERT INTO summaries (platform, thread_id, summary, covered_until, content_hash, stale, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT (platform, thread_id) DO UPDATE SET "
+                "VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (platform, thread_id) DO UPDATE SET "
                 "summary = excluded.summary, covered_until = excluded.covered_until, "
                 "content_hash = excluded.content_hash, stale = 0, updated_at = excluded.updated_at",
-                (platform, thread_id, json.dumps(summary_to_dict(summary)), covered_until, content_hash, self._now()),
+                platform,
+                thread_id,
+                json.dumps(summary_to_dict(summary)),
+                covered_until,
+                content_hash,
+                self._now(),
             )
 
     async def get_summary(self, platform: str, thread_id: str) -> StoredSummary | None:
-        row = await self._one("SELECT * FROM summaries WHERE platform = ? AND thread_id = ?", (platform, thread_id))
+        row = await self._one("SELECT * FROM summaries WHERE platform = $1 AND thread_id = $2", platform, thread_id)
         if row is None:
             return None
         return StoredSummary(
@@ -85,21 +90,27 @@ class ContentMixin(StoreBase):
                 return False
             await db.execute(
                 "INSERT INTO cp_cache (claim_key, claim_text, counterpoint, created_at, platform, post_id) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (claim_key) DO UPDATE SET claim_text = excluded.claim_text, "
+                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (claim_key) DO UPDATE SET "
+                "claim_text = excluded.claim_text, "
                 "counterpoint = excluded.counterpoint, created_at = excluded.created_at, "
                 "platform = excluded.platform, post_id = excluded.post_id",
-                (claim_key, claim_text, json.dumps(counterpoint_to_dict(cp)), self._now(), platform, post_id),
+                claim_key,
+                claim_text,
+                json.dumps(counterpoint_to_dict(cp)),
+                self._now(),
+                platform,
+                post_id,
             )
             return True
 
     async def find_counterpoint(self, claim_key: str) -> Counterpoint | None:
-        row = await self._one("SELECT counterpoint FROM cp_cache WHERE claim_key = ?", (claim_key,))
+        row = await self._one("SELECT counterpoint FROM cp_cache WHERE claim_key = $1", claim_key)
         return _decode("counterpoint", row[0], counterpoint_from_dict) if row else None
 
     async def recent_counterpoints(self, limit: int = 200) -> list[tuple[str, Counterpoint]]:
         """(claim_text, counterpoint), newest first, for similarity reuse."""
         rows = await self._rows(
-            "SELECT claim_text, counterpoint FROM cp_cache ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
+            "SELECT claim_text, counterpoint FROM cp_cache ORDER BY created_at DESC, rowid DESC LIMIT $1", limit
         )
         return [(r[0], _decode("counterpoint", r[1], counterpoint_from_dict)) for r in rows]
 
@@ -107,15 +118,17 @@ class ContentMixin(StoreBase):
         """Add or replace a moderator-added source (same id replaces)."""
         async with self._write() as db:
             await db.execute(
-                "INSERT INTO sources (id, source, added_by, added_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
-                "SET source = excluded.source, added_by = excluded.added_by, added_at = excluded.added_at",
-                (source.id, json.dumps(source_to_dict(source)), source.added_by, self._now()),
+                "INSERT INTO sources (id, source, added_by, added_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) "
+                "DO UPDATE SET source = excluded.source, added_by = excluded.added_by, added_at = excluded.added_at",
+                source.id,
+                json.dumps(source_to_dict(source)),
+                source.added_by,
+                self._now(),
             )
 
     async def remove_source(self, source_id: str) -> bool:
         async with self._write() as db:
-            cur = await db.execute("DELETE FROM sources WHERE id = ?", (source_id,))
-            return cur.rowcount == 1
+            return await db.execute("DELETE FROM sources WHERE id = $1", source_id) == 1
 
     async def list_sources(self) -> list[Source]:
         rows = await self._rows("SELECT source FROM sources ORDER BY added_at, id")

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import aiosqlite
-
 from bot.models import Platform, Post, Thread, Verdict
 from bot.serialize import prefilter_to_dict, verdict_from_dict
-from bot.store.base import Row, StoreBase, db_time
+from bot.store.base import NO_LIMIT, Row, StoreBase, Tx, db_time
 
 _POST_COLUMNS = (
     "platform, post_id, thread_id, channel_id, guild_id, author_id, author_name, author_is_bot, parent_id, url, "
@@ -34,18 +32,16 @@ def row_to_post(row: Row) -> Post:
     )
 
 
-async def is_opted_out(db: aiosqlite.Connection, platform: str, user_id: str) -> bool:
-    rows = await db.execute_fetchall("SELECT 1 FROM optouts WHERE platform = ? AND user_id = ?", (platform, user_id))
-    return bool(list(rows))
+async def is_opted_out(db: Tx, platform: str, user_id: str) -> bool:
+    return bool(await db.fetch("SELECT 1 FROM optouts WHERE platform = $1 AND user_id = $2", platform, user_id))
 
 
-async def post_withheld(db: aiosqlite.Connection, platform: str, post_id: str) -> bool:
+async def post_withheld(db: Tx, platform: str, post_id: str) -> bool:
     """True when a known post must not be acted on or copied any more: deleted, text purged, author opted out."""
-    rows = list(
-        await db.execute_fetchall(
-            "SELECT deleted, text IS NULL AS gone, author_id FROM posts WHERE platform = ? AND post_id = ?",
-            (platform, post_id),
-        )
+    rows = await db.fetch(
+        "SELECT deleted, text IS NULL AS gone, author_id FROM posts WHERE platform = $1 AND post_id = $2",
+        platform,
+        post_id,
     )
     if not rows:
         return False
@@ -53,16 +49,18 @@ async def post_withheld(db: aiosqlite.Connection, platform: str, post_id: str) -
     return bool(row["deleted"] or row["gone"]) or await is_opted_out(db, platform, row["author_id"])
 
 
-async def mark_stale(db: aiosqlite.Connection, platform: str, thread_id: str, created_at: str) -> None:
+async def mark_stale(db: Tx, platform: str, thread_id: str, created_at: str) -> None:
     """A stored summary covers a post when the post is not newer than the summary's covered_until post (an unknown
     covered_until post counts as covering everything: when in doubt, regenerate)."""
     await db.execute(
         """UPDATE summaries SET stale = 1
-           WHERE platform = ? AND thread_id = ? AND stale = 0
+           WHERE platform = $1 AND thread_id = $2 AND stale = 0
              AND COALESCE((SELECT c.created_at FROM posts c
                            WHERE c.platform = summaries.platform AND c.post_id = summaries.covered_until),
-                          '9999') >= ?""",
-        (platform, thread_id, created_at),
+                          '9999') >= $3""",
+        platform,
+        thread_id,
+        created_at,
     )
 
 
@@ -72,37 +70,37 @@ class PostsMixin(StoreBase):
         async with self._write() as db:
             if await is_opted_out(db, post.platform, post.author_id):
                 return False
-            cur = await db.execute(
-                f"INSERT INTO posts ({_POST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            added = await db.execute(
+                f"INSERT INTO posts ({_POST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
                 "ON CONFLICT (platform, post_id) DO NOTHING",
-                (
-                    post.platform,
-                    post.post_id,
-                    post.thread_id,
-                    post.channel_id,
-                    post.guild_id,
-                    post.author_id,
-                    post.author_name,
-                    int(post.author_is_bot),
-                    post.parent_id,
-                    post.url,
-                    post.text,
-                    db_time(post.created_at),
-                ),
+                post.platform,
+                post.post_id,
+                post.thread_id,
+                post.channel_id,
+                post.guild_id,
+                post.author_id,
+                post.author_name,
+                int(post.author_is_bot),
+                post.parent_id,
+                post.url,
+                post.text,
+                db_time(post.created_at),
             )
-            return cur.rowcount == 1
+            return added == 1
 
     async def edit_post(self, platform: str, post_id: str, text: str, *, edited_at: datetime | None = None) -> bool:
         """Replace a stored post's text; True if it changed. Marks a summary covering the post stale."""
         when = db_time(edited_at) if edited_at else self._now()
         async with self._write() as db:
-            rows = list(
-                await db.execute_fetchall(
-                    "UPDATE posts SET text = ?, edited_at = ? "
-                    "WHERE platform = ? AND post_id = ? AND deleted = 0 AND text IS NOT NULL AND text IS NOT ? "
-                    "RETURNING thread_id, created_at",
-                    (text, when, platform, post_id, text),
-                )
+            # `text != $1` after `text IS NOT NULL` (rather than IS DISTINCT FROM, which SQLite < 3.39 lacks)
+            rows = await db.fetch(
+                "UPDATE posts SET text = $1, edited_at = $2 "
+                "WHERE platform = $3 AND post_id = $4 AND deleted = 0 AND text IS NOT NULL AND text != $1 "
+                "RETURNING thread_id, created_at",
+                text,
+                when,
+                platform,
+                post_id,
             )
             if not rows:
                 return False
@@ -112,8 +110,9 @@ class PostsMixin(StoreBase):
     async def get_post(self, platform: str, post_id: str) -> Post | None:
         """The stored post, or None when unknown or deleted (text "" when purged by retention)."""
         row = await self._one(
-            f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ? AND post_id = ? AND deleted = 0",
-            (platform, post_id),
+            f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = $1 AND post_id = $2 AND deleted = 0",
+            platform,
+            post_id,
         )
         return row_to_post(row) if row else None
 
@@ -123,9 +122,12 @@ class PostsMixin(StoreBase):
         """Posts of a thread that still have text, oldest first; `after` excludes posts created at or before it,
         `limit` keeps the oldest `limit` of those (page forward with `after=last.created_at`)."""
         rows = await self._rows(
-            f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ? AND thread_id = ? AND deleted = 0 "
-            "AND text IS NOT NULL AND created_at > ? ORDER BY created_at, rowid LIMIT ?",
-            (platform, thread_id, db_time(after) if after else "", -1 if limit is None else limit),
+            f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = $1 AND thread_id = $2 AND deleted = 0 "
+            "AND text IS NOT NULL AND created_at > $3 ORDER BY created_at, rowid LIMIT $4",
+            platform,
+            thread_id,
+            db_time(after) if after else "",
+            NO_LIMIT if limit is None else limit,
         )
         return [row_to_post(r) for r in rows]
 
@@ -133,22 +135,20 @@ class PostsMixin(StoreBase):
         async with self._write() as db:
             await db.execute(
                 "INSERT INTO threads (platform, thread_id, title, channel_id, guild_id, url, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, thread_id) DO UPDATE SET "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (platform, thread_id) DO UPDATE SET "
                 "title = excluded.title, channel_id = excluded.channel_id, guild_id = excluded.guild_id, "
                 "url = excluded.url, updated_at = excluded.updated_at",
-                (
-                    thread.platform,
-                    thread.thread_id,
-                    thread.title,
-                    thread.channel_id,
-                    thread.guild_id,
-                    thread.url,
-                    self._now(),
-                ),
+                thread.platform,
+                thread.thread_id,
+                thread.title,
+                thread.channel_id,
+                thread.guild_id,
+                thread.url,
+                self._now(),
             )
 
     async def get_thread(self, platform: str, thread_id: str) -> Thread | None:
-        row = await self._one("SELECT * FROM threads WHERE platform = ? AND thread_id = ?", (platform, thread_id))
+        row = await self._one("SELECT * FROM threads WHERE platform = $1 AND thread_id = $2", platform, thread_id)
         return _row_to_thread(row) if row else None
 
     async def active_threads(
@@ -166,10 +166,15 @@ class PostsMixin(StoreBase):
                       COALESCE(t.title, '') AS title, COALESCE(t.channel_id, MAX(p.channel_id)) AS channel_id,
                       COALESCE(t.guild_id, MAX(p.guild_id)) AS guild_id, COALESCE(t.url, '') AS url
                FROM posts p LEFT JOIN threads t ON t.platform = p.platform AND t.thread_id = p.thread_id
-               WHERE p.deleted = 0 AND p.text IS NOT NULL AND p.created_at >= ? AND p.created_at < ?
-                 AND (? IS NULL OR p.platform = ?) AND (? IS NULL OR p.guild_id = ?)
-               GROUP BY p.platform, p.thread_id ORDER BY n DESC, last DESC LIMIT ?""",
-            (db_time(since), db_time(until) if until else "9999", platform, platform, guild_id, guild_id, limit),
+               WHERE p.deleted = 0 AND p.text IS NOT NULL AND p.created_at >= $1 AND p.created_at < $2
+                 AND (CAST($3 AS TEXT) IS NULL OR p.platform = $3) AND (CAST($4 AS TEXT) IS NULL OR p.guild_id = $4)
+               GROUP BY p.platform, p.thread_id, t.title, t.channel_id, t.guild_id, t.url
+               ORDER BY n DESC, last DESC LIMIT $5""",
+            db_time(since),
+            db_time(until) if until else "9999",
+            platform,
+            guild_id,
+            limit,
         )
         return [(_row_to_thread(r), int(r["n"])) for r in rows]
 
@@ -180,25 +185,23 @@ class PostsMixin(StoreBase):
             withheld = await post_withheld(db, platform, post_id)
             await db.execute(
                 "INSERT INTO verdicts (platform, post_id, label, score, engine, prefilter, quote, reason, recorded_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, post_id) DO UPDATE SET "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (platform, post_id) DO UPDATE SET "
                 "label = excluded.label, score = excluded.score, engine = excluded.engine, "
                 "prefilter = excluded.prefilter, quote = excluded.quote, reason = excluded.reason, "
                 "recorded_at = excluded.recorded_at",
-                (
-                    platform,
-                    post_id,
-                    verdict.label,
-                    verdict.score,
-                    verdict.engine,
-                    json.dumps(prefilter_to_dict(verdict.prefilter)),
-                    "" if withheld else verdict.quote,
-                    "" if withheld else verdict.reason,
-                    self._now(),
-                ),
+                platform,
+                post_id,
+                verdict.label,
+                verdict.score,
+                verdict.engine,
+                json.dumps(prefilter_to_dict(verdict.prefilter)),
+                "" if withheld else verdict.quote,
+                "" if withheld else verdict.reason,
+                self._now(),
             )
 
     async def get_verdict(self, platform: str, post_id: str) -> Verdict | None:
-        row = await self._one("SELECT * FROM verdicts WHERE platform = ? AND post_id = ?", (platform, post_id))
+        row = await self._one("SELECT * FROM verdicts WHERE platform = $1 AND post_id = $2", platform, post_id)
         if row is None:
             return None
         return verdict_from_dict({**dict(row), "prefilter": json.loads(row["prefilter"])})

@@ -12,54 +12,57 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import aiosqlite
-
-from bot.store.base import Row, StoreBase, normalize
+from bot.store.base import Row, StoreBase, Tx, normalize
 from bot.store.posts import is_opted_out, mark_stale
 
 # a shorter text (e.g. "yes") would match half the cache; cached claims are whole sentences
 _MIN_MATCH = 12
 
 
-async def scrub_copies(db: aiosqlite.Connection, platform: str, post_id: str, text: str | None) -> None:
+async def scrub_copies(db: Tx, platform: str, post_id: str) -> None:
+    """Every copy held by reference to the post (cached claims matching its text: scrub_cached_claims)."""
     await db.execute(
-        "UPDATE verdicts SET quote = '', reason = '' WHERE platform = ? AND post_id = ?", (platform, post_id)
+        "UPDATE verdicts SET quote = '', reason = '' WHERE platform = $1 AND post_id = $2", platform, post_id
     )
     await db.execute(
-        "DELETE FROM reviews WHERE platform = ? AND post_id = ? AND status = 'pending'", (platform, post_id)
+        "DELETE FROM reviews WHERE platform = $1 AND post_id = $2 AND status = 'pending'", platform, post_id
     )
-    await db.execute("UPDATE reviews SET payload = '{}' WHERE platform = ? AND post_id = ?", (platform, post_id))
-    await db.execute("DELETE FROM cp_cache WHERE platform = ? AND post_id = ?", (platform, post_id))
-    norm = normalize(text)
-    if len(norm) >= _MIN_MATCH:
-        await db.execute(
-            "DELETE FROM cp_cache WHERE length(cp_norm(claim_text)) >= ? "
-            "AND (instr(?, cp_norm(claim_text)) > 0 OR instr(cp_norm(claim_text), ?) > 0)",
-            (_MIN_MATCH, norm, norm),
-        )
+    await db.execute("UPDATE reviews SET payload = '{}' WHERE platform = $1 AND post_id = $2", platform, post_id)
+    await db.execute("DELETE FROM cp_cache WHERE platform = $1 AND post_id = $2", platform, post_id)
 
 
-async def _delete_one(db: aiosqlite.Connection, platform: str, post_id: str) -> tuple[bool, bool]:
-    """(a stored post was tombstoned, it still had text)."""
-    rows = list(
-        await db.execute_fetchall(
-            "SELECT thread_id, created_at, text FROM posts WHERE platform = ? AND post_id = ? AND deleted = 0",
-            (platform, post_id),
-        )
+async def scrub_cached_claims(db: Tx, texts: Iterable[str | None]) -> None:
+    """Delete cached counterpoints whose claim text contains one of the texts or is contained in it (ignoring case
+    and spacing). Compared here in Python rather than in SQL, so both backends match by the very same rule."""
+    wanted = [n for n in (normalize(t) for t in texts) if len(n) >= _MIN_MATCH]
+    if not wanted:
+        return
+    for row in await db.fetch("SELECT claim_key, claim_text FROM cp_cache"):
+        claim = normalize(row["claim_text"])
+        if len(claim) >= _MIN_MATCH and any(claim in text or text in claim for text in wanted):
+            await db.execute("DELETE FROM cp_cache WHERE claim_key = $1", row["claim_key"])
+
+
+async def _delete_one(db: Tx, platform: str, post_id: str) -> tuple[bool, str | None]:
+    """(a stored post was tombstoned, the text it still had)."""
+    rows = await db.fetch(
+        "SELECT thread_id, created_at, text FROM posts WHERE platform = $1 AND post_id = $2 AND deleted = 0",
+        platform,
+        post_id,
     )
-    old_text = rows[0]["text"] if rows else None
     # copies can exist without a stored post (e.g. a verdict recorded first): scrub by reference anyway
-    await scrub_copies(db, platform, post_id, old_text)
+    await scrub_copies(db, platform, post_id)
     if not rows:
-        return False, False
-    key = (platform, post_id)
-    await db.execute("UPDATE posts SET deleted = 1, text = NULL WHERE platform = ? AND post_id = ?", key)
+        return False, None
+    await db.execute(
+        "UPDATE posts SET deleted = 1, text = NULL WHERE platform = $1 AND post_id = $2", platform, post_id
+    )
     await mark_stale(db, platform, rows[0]["thread_id"], rows[0]["created_at"])
-    return True, old_text is not None
+    return True, rows[0]["text"]
 
 
-async def _one(db: aiosqlite.Connection, sql: str, params: tuple[str, ...]) -> Row:
-    return next(iter(await db.execute_fetchall(sql, params)))
+async def _one(db: Tx, sql: str, *args: str) -> Row:
+    return (await db.fetch(sql, *args))[0]
 
 
 class PrivacyMixin(StoreBase):
@@ -70,12 +73,15 @@ class PrivacyMixin(StoreBase):
 
     async def delete_posts(self, platform: str, post_ids: Iterable[str]) -> int:
         """delete_post for many posts (a bulk delete) in one transaction and one checkpoint; returns texts removed."""
-        removed, touched = 0, False
+        texts: list[str | None] = []  # one per tombstoned post: the text it had
         async with self._write() as db:
             for post_id in post_ids:
-                found, had_text = await _delete_one(db, platform, post_id)
-                touched, removed = touched or found, removed + had_text
-        if touched:
+                found, text = await _delete_one(db, platform, post_id)
+                if found:
+                    texts.append(text)
+            await scrub_cached_claims(db, texts)
+        removed = sum(1 for text in texts if text is not None)
+        if texts:
             await self.checkpoint()
         return removed
 
@@ -84,23 +90,22 @@ class PrivacyMixin(StoreBase):
         their posts are not stored again if re-delivered), every copy of those texts, summaries of threads they
         wrote in (summaries paraphrase them), their votes. Their opt-out, if any, is kept. Returns posts erased."""
         async with self._write() as db:
-            rows = list(
-                await db.execute_fetchall(
-                    "SELECT post_id, thread_id, text FROM posts WHERE platform = ? AND author_id = ?",
-                    (platform, author_id),
-                )
+            rows = await db.fetch(
+                "SELECT post_id, thread_id, text FROM posts WHERE platform = $1 AND author_id = $2", platform, author_id
             )
             for row in rows:
-                await scrub_copies(db, platform, row["post_id"], row["text"])
+                await scrub_copies(db, platform, row["post_id"])
+            await scrub_cached_claims(db, (row["text"] for row in rows))
             for thread_id in {row["thread_id"] for row in rows}:
-                await db.execute("DELETE FROM summaries WHERE platform = ? AND thread_id = ?", (platform, thread_id))
+                await db.execute("DELETE FROM summaries WHERE platform = $1 AND thread_id = $2", platform, thread_id)
             await db.execute(
                 "UPDATE posts SET text = NULL, author_name = NULL, author_id = '', deleted = 1 "
-                "WHERE platform = ? AND author_id = ?",
-                (platform, author_id),
+                "WHERE platform = $1 AND author_id = $2",
+                platform,
+                author_id,
             )
-            votes = await db.execute("DELETE FROM votes WHERE platform = ? AND user_id = ?", (platform, author_id))
-        if rows or votes.rowcount:
+            votes = await db.execute("DELETE FROM votes WHERE platform = $1 AND user_id = $2", platform, author_id)
+        if rows or votes:
             await self.checkpoint()
         return len(rows)
 
@@ -111,35 +116,35 @@ class PrivacyMixin(StoreBase):
             return 0
         cutoff = self._ago(days)
         async with self._write() as db:
-            cur = await db.execute("UPDATE posts SET text = NULL WHERE created_at < ? AND text IS NOT NULL", (cutoff,))
-            purged = cur.rowcount
+            purged = await db.execute("UPDATE posts SET text = NULL WHERE created_at < $1 AND text IS NOT NULL", cutoff)
             await db.execute(
                 """UPDATE verdicts SET quote = '', reason = ''
-                   WHERE (quote != '' OR reason != '') AND (recorded_at < ? OR EXISTS (
+                   WHERE (quote != '' OR reason != '') AND (recorded_at < $1 OR EXISTS (
                        SELECT 1 FROM posts p WHERE p.platform = verdicts.platform AND p.post_id = verdicts.post_id
                          AND p.text IS NULL))""",
-                (cutoff,),
+                cutoff,
             )
-            await db.execute("DELETE FROM reviews WHERE status = 'pending' AND created_at < ?", (cutoff,))
-            await db.execute("UPDATE reviews SET payload = '{}' WHERE created_at < ? AND payload != '{}'", (cutoff,))
-            await db.execute("DELETE FROM cp_cache WHERE created_at < ?", (cutoff,))
-            await db.execute("DELETE FROM summaries WHERE updated_at < ?", (cutoff,))
+            await db.execute("DELETE FROM reviews WHERE status = 'pending' AND created_at < $1", cutoff)
+            await db.execute("UPDATE reviews SET payload = '{}' WHERE created_at < $1 AND payload != '{}'", cutoff)
+            await db.execute("DELETE FROM cp_cache WHERE created_at < $1", cutoff)
+            await db.execute("DELETE FROM summaries WHERE updated_at < $1", cutoff)
         await self.checkpoint()
         return purged
 
     async def opt_out(self, platform: str, user_id: str) -> bool:
         """True if newly opted out. Their future posts are not stored, replied to or cached."""
         async with self._write() as db:
-            cur = await db.execute(
-                "INSERT INTO optouts (platform, user_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (platform, user_id, self._now()),
+            added = await db.execute(
+                "INSERT INTO optouts (platform, user_id, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                platform,
+                user_id,
+                self._now(),
             )
-            return cur.rowcount == 1
+            return added == 1
 
     async def opt_in(self, platform: str, user_id: str) -> bool:
         async with self._write() as db:
-            cur = await db.execute("DELETE FROM optouts WHERE platform = ? AND user_id = ?", (platform, user_id))
-            return cur.rowcount == 1
+            return await db.execute("DELETE FROM optouts WHERE platform = $1 AND user_id = $2", platform, user_id) == 1
 
     async def is_opted_out(self, platform: str, user_id: str) -> bool:
         async with self._read() as db:
@@ -148,24 +153,23 @@ class PrivacyMixin(StoreBase):
     async def author_data(self, platform: str, author_id: str) -> dict[str, Any]:
         """What is stored about a person (for /mydata): counts, names, and every stored text with its verdict."""
         async with self._read(snapshot=True) as db:
-            posts = list(
-                await db.execute_fetchall(
-                    """SELECT p.post_id, p.thread_id, p.created_at, p.edited_at, p.text, p.author_name,
-                              v.label, v.quote
-                       FROM posts p LEFT JOIN verdicts v ON v.platform = p.platform AND v.post_id = p.post_id
-                       WHERE p.platform = ? AND p.author_id = ? AND p.deleted = 0 ORDER BY p.created_at""",
-                    (platform, author_id),
-                )
+            posts = await db.fetch(
+                """SELECT p.post_id, p.thread_id, p.created_at, p.edited_at, p.text, p.author_name, v.label, v.quote
+                   FROM posts p LEFT JOIN verdicts v ON v.platform = p.platform AND v.post_id = p.post_id
+                   WHERE p.platform = $1 AND p.author_id = $2 AND p.deleted = 0 ORDER BY p.created_at""",
+                platform,
+                author_id,
             )
             counts = await _one(
                 db,
                 """SELECT
                          (SELECT COUNT(*) FROM replies r JOIN posts p USING (platform, post_id)
-                           WHERE p.platform = ?1 AND p.author_id = ?2) AS replies,
+                           WHERE p.platform = $1 AND p.author_id = $2) AS replies,
                          (SELECT COUNT(*) FROM reviews r JOIN posts p USING (platform, post_id)
-                           WHERE p.platform = ?1 AND p.author_id = ?2) AS reviews,
-                         (SELECT COUNT(*) FROM votes WHERE platform = ?1 AND user_id = ?2) AS votes""",
-                (platform, author_id),
+                           WHERE p.platform = $1 AND p.author_id = $2) AS reviews,
+                         (SELECT COUNT(*) FROM votes WHERE platform = $1 AND user_id = $2) AS votes""",
+                platform,
+                author_id,
             )
             opted_out = await is_opted_out(db, platform, author_id)
         return {

@@ -33,12 +33,17 @@ class RepliesMixin(StoreBase):
         async with self._write() as db:
             if await post_withheld(db, platform, post_id):
                 return False
-            cur = await db.execute(
+            claimed = await db.execute(
                 "INSERT INTO replies (platform, post_id, thread_id, guild_id, kind, status, claimed_at) "
-                "VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (platform, post_id) DO NOTHING",
-                (platform, post_id, thread_id, guild_id, kind, self._now()),
+                "VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (platform, post_id) DO NOTHING",
+                platform,
+                post_id,
+                thread_id,
+                guild_id,
+                kind,
+                self._now(),
             )
-            return cur.rowcount == 1
+            return claimed == 1
 
     async def confirm_reply(
         self, platform: str, post_id: str, *, reply_id: str, text: str, citations: Sequence[Citation] = ()
@@ -48,31 +53,41 @@ class RepliesMixin(StoreBase):
         cites = json.dumps([citation_to_dict(c) for c in citations])
         now = self._now()
         async with self._write() as db:
-            cur = await db.execute(
-                "UPDATE replies SET status = 'sent', reply_id = ?, text = ?, citations = ?, sent_at = ? "
-                "WHERE platform = ? AND post_id = ?",
-                (reply_id, text, cites, now, platform, post_id),
+            updated = await db.execute(
+                "UPDATE replies SET status = 'sent', reply_id = $1, text = $2, citations = $3, sent_at = $4 "
+                "WHERE platform = $5 AND post_id = $6",
+                reply_id,
+                text,
+                cites,
+                now,
+                platform,
+                post_id,
             )
-            if cur.rowcount == 0:
+            if updated == 0:
                 log.warning("reply to %s/%s confirmed without a claim; recording it as sent", platform, post_id)
                 await db.execute(
                     "INSERT INTO replies (platform, post_id, thread_id, guild_id, kind, status, reply_id, text, "
-                    "citations, claimed_at, sent_at) SELECT ?, ?, COALESCE(MAX(thread_id), ''), "
-                    "COALESCE(MAX(guild_id), ''), 'reply', 'sent', ?, ?, ?, ?, ? "
-                    "FROM posts WHERE platform = ? AND post_id = ?",
-                    (platform, post_id, reply_id, text, cites, now, now, platform, post_id),
+                    "citations, claimed_at, sent_at) SELECT $1, $2, COALESCE(MAX(thread_id), ''), "
+                    "COALESCE(MAX(guild_id), ''), 'reply', 'sent', $3, $4, $5, $6, $6 "
+                    "FROM posts WHERE platform = $1 AND post_id = $2",
+                    platform,
+                    post_id,
+                    reply_id,
+                    text,
+                    cites,
+                    now,
                 )
 
     async def release_reply(self, platform: str, post_id: str) -> bool:
         """Drop a pending claim after a send that surely failed; a sent reply is never released."""
         async with self._write() as db:
-            cur = await db.execute(
-                "DELETE FROM replies WHERE platform = ? AND post_id = ? AND status = 'pending'", (platform, post_id)
+            released = await db.execute(
+                "DELETE FROM replies WHERE platform = $1 AND post_id = $2 AND status = 'pending'", platform, post_id
             )
-            return cur.rowcount == 1
+            return released == 1
 
     async def get_reply(self, platform: str, post_id: str) -> dict[str, Any] | None:
-        row = await self._one("SELECT * FROM replies WHERE platform = ? AND post_id = ?", (platform, post_id))
+        row = await self._one("SELECT * FROM replies WHERE platform = $1 AND post_id = $2", platform, post_id)
         if row is None:
             return None
         data = dict(row)
@@ -87,28 +102,39 @@ class RepliesMixin(StoreBase):
         reply matches or it was dismissed already (the first record is kept). `post_id` may be "" when the
         reply no longer says which post it answered: `reply_id` alone then finds it."""
         async with self._write() as db:
-            cur = await db.execute(
-                "UPDATE replies SET dismissed_at = ?, dismissed_by = ?, dismiss_reason = ? "
-                "WHERE platform = ? AND reply_id = ? AND (? = '' OR post_id = ?) AND status = 'sent' "
+            dismissed = await db.execute(
+                "UPDATE replies SET dismissed_at = $1, dismissed_by = $2, dismiss_reason = $3 "
+                "WHERE platform = $4 AND reply_id = $5 AND ($6 = '' OR post_id = $6) AND status = 'sent' "
                 "AND dismissed_at IS NULL",
-                (self._now(), moderator, reason, platform, reply_id, post_id, post_id),
+                self._now(),
+                moderator,
+                reason,
+                platform,
+                reply_id,
+                post_id,
             )
-            return cur.rowcount > 0
+            return dismissed > 0
 
     async def last_reply_at(self, platform: str, thread_id: str, *, kind: str | None = None) -> datetime | None:
         """When the latest reply in a thread was claimed (pending claims count: they may have been sent)."""
         row = await self._one(
-            "SELECT MAX(claimed_at) FROM replies WHERE platform = ? AND thread_id = ? AND (? IS NULL OR kind = ?)",
-            (platform, thread_id, kind, kind),
+            "SELECT MAX(claimed_at) FROM replies WHERE platform = $1 AND thread_id = $2 "
+            "AND (CAST($3 AS TEXT) IS NULL OR kind = $3)",
+            platform,
+            thread_id,
+            kind,
         )
         return py_time(row[0]) if row else None
 
     async def replies_since(self, platform: str, guild_id: str, since: datetime, *, kind: str | None = None) -> int:
         """Replies claimed (pending or sent) in a guild since a time, for the hourly cap."""
         row = await self._one(
-            "SELECT COUNT(*) FROM replies WHERE platform = ? AND guild_id = ? AND claimed_at >= ? "
-            "AND (? IS NULL OR kind = ?)",
-            (platform, guild_id, db_time(since), kind, kind),
+            "SELECT COUNT(*) FROM replies WHERE platform = $1 AND guild_id = $2 AND claimed_at >= $3 "
+            "AND (CAST($4 AS TEXT) IS NULL OR kind = $4)",
+            platform,
+            guild_id,
+            db_time(since),
+            kind,
         )
         return int(row[0]) if row else 0
 
@@ -119,22 +145,29 @@ class RepliesMixin(StoreBase):
         async with self._write() as db:
             if value == 0:
                 await db.execute(
-                    "DELETE FROM votes WHERE platform = ? AND reply_id = ? AND user_id = ?",
-                    (platform, reply_id, user_id),
+                    "DELETE FROM votes WHERE platform = $1 AND reply_id = $2 AND user_id = $3",
+                    platform,
+                    reply_id,
+                    user_id,
                 )
                 return
             await db.execute(
-                "INSERT INTO votes (platform, reply_id, user_id, value, updated_at) VALUES (?, ?, ?, ?, ?) "
+                "INSERT INTO votes (platform, reply_id, user_id, value, updated_at) VALUES ($1, $2, $3, $4, $5) "
                 "ON CONFLICT (platform, reply_id, user_id) DO UPDATE SET value = excluded.value, "
                 "updated_at = excluded.updated_at",
-                (platform, reply_id, user_id, value, self._now()),
+                platform,
+                reply_id,
+                user_id,
+                value,
+                self._now(),
             )
 
     async def votes_for(self, platform: str, reply_id: str) -> tuple[int, int]:
         """(up, down) for one reply."""
         row = await self._one(
-            "SELECT COALESCE(SUM(value = 1), 0), COALESCE(SUM(value = -1), 0) FROM votes "
-            "WHERE platform = ? AND reply_id = ?",
-            (platform, reply_id),
+            "SELECT COUNT(CASE WHEN value = 1 THEN 1 END), COUNT(CASE WHEN value = -1 THEN 1 END) FROM votes "
+            "WHERE platform = $1 AND reply_id = $2",
+            platform,
+            reply_id,
         )
         return (int(row[0]), int(row[1])) if row else (0, 0)

@@ -7,33 +7,33 @@ from typing import Any
 
 from bot.store.base import StoreBase, db_time, py_time
 
-_GUILD_POST = "(:g IS NULL OR p.guild_id = :g)"
+_GUILD_POST = "(CAST($2 AS TEXT) IS NULL OR p.guild_id = $2)"
 
 _STATS_SQL = f"""
 SELECT
-  (SELECT COUNT(*) FROM posts p WHERE p.created_at >= :since AND {_GUILD_POST}) AS posts,
+  (SELECT COUNT(*) FROM posts p WHERE p.created_at >= $1 AND {_GUILD_POST}) AS posts,
   (SELECT COUNT(*) FROM verdicts v LEFT JOIN posts p USING (platform, post_id)
-     WHERE v.label = 'frames' AND v.recorded_at >= :since AND {_GUILD_POST}) AS detections,
-  (SELECT COUNT(*) FROM replies r WHERE r.status = 'sent' AND r.kind = 'reply' AND r.sent_at >= :since
-     AND (:g IS NULL OR r.guild_id = :g)) AS replies,
-  (SELECT COUNT(*) FROM replies r WHERE r.status = 'sent' AND r.kind != 'reply' AND r.sent_at >= :since
-     AND (:g IS NULL OR r.guild_id = :g)) AS other_sent,
-  (SELECT COUNT(*) FROM replies r WHERE r.dismissed_at >= :since
-     AND (:g IS NULL OR r.guild_id = :g)) AS dismissed,
-  (SELECT COUNT(*) FROM replies r WHERE r.status = 'pending' AND r.claimed_at >= :since
-     AND (:g IS NULL OR r.guild_id = :g)) AS pending_claims,
-  (SELECT COALESCE(SUM(v.value = 1), 0) FROM votes v
+     WHERE v.label = 'frames' AND v.recorded_at >= $1 AND {_GUILD_POST}) AS detections,
+  (SELECT COUNT(*) FROM replies r WHERE r.status = 'sent' AND r.kind = 'reply' AND r.sent_at >= $1
+     AND (CAST($2 AS TEXT) IS NULL OR r.guild_id = $2)) AS replies,
+  (SELECT COUNT(*) FROM replies r WHERE r.status = 'sent' AND r.kind != 'reply' AND r.sent_at >= $1
+     AND (CAST($2 AS TEXT) IS NULL OR r.guild_id = $2)) AS other_sent,
+  (SELECT COUNT(*) FROM replies r WHERE r.dismissed_at >= $1
+     AND (CAST($2 AS TEXT) IS NULL OR r.guild_id = $2)) AS dismissed,
+  (SELECT COUNT(*) FROM replies r WHERE r.status = 'pending' AND r.claimed_at >= $1
+     AND (CAST($2 AS TEXT) IS NULL OR r.guild_id = $2)) AS pending_claims,
+  (SELECT COUNT(CASE WHEN v.value = 1 THEN 1 END) FROM votes v
      LEFT JOIN replies r ON r.platform = v.platform AND r.reply_id = v.reply_id
-     WHERE v.updated_at >= :since AND (:g IS NULL OR r.guild_id = :g)) AS votes_up,
-  (SELECT COALESCE(SUM(v.value = -1), 0) FROM votes v
+     WHERE v.updated_at >= $1 AND (CAST($2 AS TEXT) IS NULL OR r.guild_id = $2)) AS votes_up,
+  (SELECT COUNT(CASE WHEN v.value = -1 THEN 1 END) FROM votes v
      LEFT JOIN replies r ON r.platform = v.platform AND r.reply_id = v.reply_id
-     WHERE v.updated_at >= :since AND (:g IS NULL OR r.guild_id = :g)) AS votes_down,
+     WHERE v.updated_at >= $1 AND (CAST($2 AS TEXT) IS NULL OR r.guild_id = $2)) AS votes_down,
   (SELECT COUNT(*) FROM reviews rv LEFT JOIN posts p USING (platform, post_id)
-     WHERE rv.status = 'approved' AND rv.decided_at >= :since AND {_GUILD_POST}) AS approved,
+     WHERE rv.status = 'approved' AND rv.decided_at >= $1 AND {_GUILD_POST}) AS approved,
   (SELECT COUNT(*) FROM reviews rv LEFT JOIN posts p USING (platform, post_id)
-     WHERE rv.status = 'rejected' AND rv.decided_at >= :since AND {_GUILD_POST}) AS rejected,
+     WHERE rv.status = 'rejected' AND rv.decided_at >= $1 AND {_GUILD_POST}) AS rejected,
   (SELECT COUNT(*) FROM reviews rv LEFT JOIN posts p USING (platform, post_id)
-     WHERE rv.status = 'pending' AND rv.created_at >= :since AND {_GUILD_POST}) AS pending_reviews
+     WHERE rv.status = 'pending' AND rv.created_at >= $1 AND {_GUILD_POST}) AS pending_reviews
 """
 
 
@@ -47,7 +47,7 @@ class StatsMixin(StoreBase):
         approved/rejected/pending_reviews: the review queue; precision: approved / (approved + rejected), 0.0
         while nothing was reviewed; vote_share: votes_up / all votes, 0.0 without votes.
         """
-        row = await self._one(_STATS_SQL, {"since": db_time(since) if since else "", "g": guild_id})
+        row = await self._one(_STATS_SQL, db_time(since) if since else "", guild_id)
         out: dict[str, int | float] = {k: int(v) for k, v in dict(row).items()} if row else {}
         reviewed = int(out.get("approved", 0)) + int(out.get("rejected", 0))
         voted = int(out.get("votes_up", 0)) + int(out.get("votes_down", 0))
@@ -69,8 +69,9 @@ FROM verdicts v
 LEFT JOIN posts p USING (platform, post_id)
 LEFT JOIN replies r USING (platform, post_id)
 LEFT JOIN reviews rv USING (platform, post_id)
-WHERE v.label = 'frames' AND v.recorded_at >= :since AND v.recorded_at < :until AND (:g IS NULL OR p.guild_id = :g)
-ORDER BY v.recorded_at DESC LIMIT :limit
+WHERE v.label = 'frames' AND v.recorded_at >= $1 AND v.recorded_at < $2
+  AND (CAST($3 AS TEXT) IS NULL OR p.guild_id = $3)
+ORDER BY v.recorded_at DESC LIMIT $4
 """
 
 
@@ -82,9 +83,8 @@ class DetectionsMixin(StoreBase):
 
         `text` is None when the post was deleted, purged or its author opted out: never a copy of removed text.
         """
-        params = {"since": db_time(since), "until": db_time(until), "g": guild_id, "limit": limit}
         out = []
-        for row in await self._rows(_DETECTIONS_SQL, params):
+        for row in await self._rows(_DETECTIONS_SQL, db_time(since), db_time(until), guild_id, limit):
             item = dict(row)
             item["recorded_at"] = py_time(item["recorded_at"])
             item["dismissed_at"] = py_time(item["dismissed_at"])

@@ -1,10 +1,24 @@
-"""The Store: every feature mixin over one set of connections. The only place in the project with SQL is this
-package."""
+"""The Store: every feature mixin, over whichever backend `storage.path` names. The only place in the project
+with SQL is this package.
+
+`Store` is the type the rest of the bot uses; its two backends are subclasses, so either one IS a Store (no
+casts): bot.store.sqlite.SqliteStore for a file path (the default) and bot.store.pg.PgStore for a postgresql://
+DSN. `Store.open(path)` picks the backend.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Self
+
+from bot.errors import StoreError
+from bot.models import utcnow
 from bot.store.admin import AdminMixin
+from bot.store.base import Clock
 from bot.store.content import ContentMixin
+from bot.store.dsn import is_postgres_dsn
 from bot.store.posts import PostsMixin
 from bot.store.privacy import PrivacyMixin
 from bot.store.replies import RepliesMixin
@@ -12,5 +26,39 @@ from bot.store.stats import DetectionsMixin, StatsMixin
 
 
 class Store(PostsMixin, PrivacyMixin, RepliesMixin, ContentMixin, AdminMixin, StatsMixin, DetectionsMixin):
-    """SQLite storage. `async with Store.open(path, busy_timeout_ms=...) as store:`; every method is async and
-    raises bot.errors.StoreError (one clear sentence) when the database fails."""
+    """`async with Store.open(path, busy_timeout_ms=...) as store:`; every method is async and raises
+    bot.errors.StoreError (one clear sentence) when the database fails."""
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: str | Path, *, busy_timeout_ms: int = 5000, clock: Clock = utcnow) -> AsyncIterator[Self]:
+        """`async with Store.open(path) as store:`; creates the schema or migrates an older one."""
+        store = await cls.connect(path, busy_timeout_ms=busy_timeout_ms, clock=clock)
+        try:
+            yield store
+        finally:
+            await store.close()
+
+    @classmethod
+    async def connect(cls, path: str | Path, *, busy_timeout_ms: int = 5000, clock: Clock = utcnow) -> Self:
+        """Open without a context manager; the caller must `await store.close()`. Each backend overrides this;
+        here, on Store itself, the path chooses the backend."""
+        backend = _backend(path)
+        store = await backend.connect(path, busy_timeout_ms=busy_timeout_ms, clock=clock)
+        if not isinstance(store, cls):
+            await store.close()
+            raise TypeError(f"{cls.__name__}.connect cannot open {backend.__name__}'s storage")
+        return store
+
+
+def _backend(path: str | Path) -> type[Store]:
+    # imported here: each backend imports this module, and asyncpg is an optional extra
+    if not is_postgres_dsn(path):
+        from bot.store.sqlite import SqliteStore
+
+        return SqliteStore
+    try:
+        from bot.store.pg import PgStore
+    except ImportError as exc:
+        raise StoreError(f"storage.path is a PostgreSQL DSN but {exc.name} is not installed.") from None
+    return PgStore

@@ -1,0 +1,99 @@
+"""One SQLite connection: its settings, the statement runner the mixins use, and error sentences."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import aiosqlite
+
+from bot.errors import StoreError
+from bot.store.base import Row
+
+
+class SqliteTx:
+    """The mixins' Tx over an aiosqlite connection. SQLite reads `$1` as a parameter NAMED "1", so the positional
+    arguments are bound by those names; the SQL text is passed on untouched."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.raw = db
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        async with self.raw.execute(sql, _named(args)) as cur:
+            return cur.rowcount
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return list(await self.raw.execute_fetchall(sql, _named(args)))
+
+    # tests/faults reads the writer's own pragmas through the write handle under aiosqlite's name for this
+    execute_fetchall = fetch
+
+
+def _named(args: tuple[Any, ...]) -> dict[str, Any]:
+    return {str(n): value for n, value in enumerate(args, 1)}
+
+
+def describe(exc: BaseException, path: str) -> str:
+    """One clear sentence for an sqlite error, naming the file."""
+    text = str(exc)
+    low = text.lower()
+    if "locked" in low or "busy" in low:
+        return f"The database {path} is locked by another process or connection (waited and gave up)."
+    if "full" in low:
+        return f"The disk holding the database {path} is full."
+    if "malformed" in low or "not a database" in low or "corrupt" in low:
+        return f"The database {path} is corrupt or is not an SQLite database."
+    if "readonly" in low or "read-only" in low:
+        return f"The database {path} is read-only."
+    if "unable to open" in low:
+        return f"The database {path} cannot be opened (check the folder exists and is writable)."
+    if "disk i/o" in low:
+        return f"A disk I/O error occurred on the database {path}."
+    return f"The database {path} failed: {text}."
+
+
+@contextmanager
+def translated(path: str) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(describe(exc, path)) from exc
+
+
+async def connect(path: str, busy_timeout_ms: int, opened: list[aiosqlite.Connection], ro: bool = False) -> Any:
+    db = await aiosqlite.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
+    opened.append(db)
+    db.row_factory = sqlite3.Row
+    # busy_timeout first: switching to WAL needs a lock another process may hold for a moment
+    await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    if ro:
+        await db.execute("PRAGMA query_only = ON")
+    else:
+        await _enable_wal(db, busy_timeout_ms)
+        await db.execute("PRAGMA synchronous = NORMAL")
+        # freed pages and cells are zeroed, so deleted text does not linger in the file
+        await db.execute("PRAGMA secure_delete = ON")
+    await db.execute("PRAGMA foreign_keys = ON")
+    return db
+
+
+async def _enable_wal(db: aiosqlite.Connection, busy_timeout_ms: int) -> None:
+    """Switching to WAL needs an exclusive lock, and SQLite answers SQLITE_BUSY at once (no busy handler) when
+    several processes open a new file together: so look first, then retry briefly within the busy timeout."""
+    deadline = time.monotonic() + max(busy_timeout_ms, 100) / 1000
+    while True:
+        try:
+            async with db.execute("PRAGMA journal_mode") as cur:
+                row = await cur.fetchone()
+            if row is not None and str(row[0]).lower() == "wal":
+                return
+            await db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.02)

@@ -1,0 +1,138 @@
+"""SqliteStore: the Store over one SQLite file (the default backend).
+
+One long-lived writer connection: every write is `BEGIN IMMEDIATE ... COMMIT` under one asyncio.Lock, so tasks
+never interleave each other's statements inside a transaction. Nothing but SQL is awaited inside (no network).
+Reads go through a second connection (WAL lets it read while the writer writes) under its own lock, so a read
+never runs inside someone's open transaction and always sees every committed write, including the caller's own.
+For ":memory:" there is one connection and one lock for both. Deleted text is gone for good: the writer runs with
+`secure_delete` (freed bytes are zeroed) and `checkpoint()` truncates the WAL after every deletion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
+from pathlib import Path
+from typing import Self
+
+import aiosqlite
+
+from bot.errors import StoreError
+from bot.models import utcnow
+from bot.store.base import Clock
+from bot.store.schema import MIGRATIONS
+from bot.store.sqlite.conn import SqliteTx, connect, translated
+from bot.store.sqlite.migrate import migrate, user_version
+from bot.store.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class SqliteStore(Store):
+    def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection, *, clock: Clock) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._clock = clock
+        self._wlock = asyncio.Lock()
+        self._rlock = self._wlock if reader is writer else asyncio.Lock()
+        self._closed = False
+
+    @classmethod
+    async def connect(cls, path: str | Path, *, busy_timeout_ms: int = 5000, clock: Clock = utcnow) -> Self:
+        """Open without a context manager; the caller must `await store.close()`. Creates the folder and the
+        schema, migrates old files."""
+        name = str(path)
+        if name != ":memory:":
+            try:
+                Path(name).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"Cannot create the folder for the database {name}: {exc.strerror}.") from None
+        opened: list[aiosqlite.Connection] = []
+        try:
+            with translated(name):
+                writer = await connect(name, busy_timeout_ms, opened)
+                before, after = await migrate(writer, MIGRATIONS)
+                if before != after:
+                    log.info("database %s migrated from schema %d to %d", name, before, after)
+                reader = writer if name == ":memory:" else await connect(name, busy_timeout_ms, opened, ro=True)
+        except BaseException:
+            for db in opened:
+                with suppress(sqlite3.Error, ValueError):
+                    await db.close()
+            raise
+        return cls(name, writer, reader, clock=clock)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        async with self._wlock:
+            for db in {id(self._reader): self._reader, id(self._writer): self._writer}.values():
+                with suppress(sqlite3.Error, ValueError):
+                    await db.close()
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        if self._closed:
+            raise StoreError(f"The store for {self.path} is closed.")
+        with translated(self.path):
+            yield
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[SqliteTx]:
+        async with self._wlock:
+            with self._translate():
+                db = self._writer
+                await db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield SqliteTx(db)
+                    await db.execute("COMMIT")
+                except BaseException:
+                    # aiosqlite runs calls in FIFO order on its thread, so this ROLLBACK lands before the next
+                    # writer's BEGIN even when we are being cancelled.
+                    if db.in_transaction:
+                        with suppress(sqlite3.Error):
+                            await db.execute("ROLLBACK")
+                    raise
+
+    @asynccontextmanager
+    async def _read(self, *, snapshot: bool = False) -> AsyncIterator[SqliteTx]:
+        async with self._rlock:
+            with self._translate():
+                db = self._reader
+                if not snapshot:
+                    yield SqliteTx(db)
+                    return
+                await db.execute("BEGIN")
+                try:
+                    yield SqliteTx(db)
+                finally:
+                    if db.in_transaction:
+                        await db.execute("COMMIT")
+
+    async def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and truncate it, so pages freed by a deletion (zeroed by
+        secure_delete) replace the old ones on disk and no old copy stays in the WAL. False if readers of other
+        processes prevented a full checkpoint."""
+        if self.path == ":memory:":
+            return True
+        async with self._wlock, self._rlock:
+            with self._translate():
+                rows = list(await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))
+        busy = bool(rows and rows[0][0])
+        if busy:
+            log.warning("WAL checkpoint of %s was blocked by a reader; old pages stay until the next one", self.path)
+        return not busy
+
+    async def integrity_check(self) -> str:
+        """ "ok" for a healthy file, otherwise SQLite's first complaint."""
+        rows = await self._rows("PRAGMA integrity_check")
+        return "; ".join(str(r[0]) for r in rows[:5])
+
+    async def schema_version(self) -> int:
+        async with self._read() as db:
+            return await user_version(db.raw)
