@@ -9,17 +9,15 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppres
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import cast
 
 from bot.counterpoint.composer import Composer, build_composer
-from bot.errors import ConfigError, StoreError
+from bot.errors import StoreError
 from bot.framing.detector import Detector
 from bot.llm.client import LLMClient
 from bot.models import utcnow
 from bot.pipeline import Pipeline
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.dsn import is_postgres_dsn
 from bot.summary.summarizer import Summarizer
 
 log = logging.getLogger(__name__)
@@ -64,18 +62,7 @@ def open_store(
     path: str | Path, *, busy_timeout_ms: int, clock: Callable[[], datetime] = utcnow
 ) -> AbstractAsyncContextManager[Store]:
     """SQLite by default; PostgreSQL when storage.path is a postgresql:// (or postgres://) DSN."""
-    if not is_postgres_dsn(path):
-        return Store.open(path, busy_timeout_ms=busy_timeout_ms, clock=clock)
-    try:
-        from bot.store.pg import PgStore  # asyncpg is the optional `postgres` extra: imported only when asked for
-    except ImportError as exc:
-        raise ConfigError(
-            f"storage.path is a PostgreSQL DSN but {exc.name} is not installed (pip install 'counterpoint[postgres]')."
-        ) from None
-    # PgStore runs Store's own feature mixins, so it has exactly Store's public API
-    return cast(
-        "AbstractAsyncContextManager[Store]", PgStore.open(str(path), busy_timeout_ms=busy_timeout_ms, clock=clock)
-    )
+    return Store.open(path, busy_timeout_ms=busy_timeout_ms, clock=clock)
 
 
 async def purge_old_text(store: Store, days: int) -> int:

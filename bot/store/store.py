@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Self
 
-from bot.errors import StoreError
+from bot.errors import ConfigError
 from bot.models import utcnow
 from bot.store.admin import AdminMixin
 from bot.store.base import Clock
@@ -60,5 +60,7 @@ def _backend(path: str | Path) -> type[Store]:
     try:
         from bot.store.pg import PgStore
     except ImportError as exc:
-        raise StoreError(f"storage.path is a PostgreSQL DSN but {exc.name} is not installed.") from None
+        raise ConfigError(
+            f"storage.path is a PostgreSQL DSN but {exc.name} is not installed (pip install 'counterpoint-bot[postgres]')."
+        ) from None
     return PgStore
