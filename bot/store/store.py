@@ -61,6 +61,7 @@ def _backend(path: str | Path) -> type[Store]:
         from bot.store.pg import PgStore
     except ImportError as exc:
         raise ConfigError(
-            f"storage.path is a PostgreSQL DSN but {exc.name} is not installed (pip install 'counterpoint-bot[postgres]')."
+            f"storage.path is a PostgreSQL DSN but {exc.name} is not installed "
+            "(pip install 'counterpoint-bot[postgres]')."
         ) from None
     return PgStore
