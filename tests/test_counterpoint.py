@@ -12,6 +12,7 @@ import pytest
 
 from bot.counterpoint.composer import Composer, build_composer, counterpoint_json, reply_schema
 from bot.counterpoint.library import Library
+from bot.counterpoint.opening import first_sentence
 from bot.errors import ConfigError, StoreError
 from bot.llm.client import LLMClient
 from bot.models import Citation, Counterpoint, PrefilterResult, Verdict
@@ -83,11 +84,13 @@ async def test_model_reply_is_verified_and_cites_retrieved_sources(fake_llm: Fak
     async with client(fake_llm.base_url) as llm:
         cp = await Composer(settings_for(fake_llm.base_url), library, llm).compose(POST, verdict("race"))
     assert cp.engine == "llm"
-    assert cp.text == GOOD
+    # the model's words are its opening sentence; the rest is the vetted paragraphs of the sources it chose
+    assert cp.text.startswith(first_sentence(GOOD) + " ")
     assert_safe(cp, library)
     body = fake_llm.requests[-1]
     ids = offered(body)
-    assert len(ids) == 3 and [c.id for c in cp.citations] == ids[:2]
+    chosen_themes = {t for sid in ids[:2] for t in library.get(sid).themes}
+    assert len(ids) == 3 and cp.themes and set(cp.themes) <= chosen_themes
     assert cp.themes and all(t != "origin" for t in cp.themes)
     prompt = (resource_path("config/prompts") / "counterpoint.md").read_text(encoding="utf-8").strip()
     assert body["messages"][0]["role"] == "system" and body["messages"][0]["content"].startswith(prompt)
@@ -138,9 +141,12 @@ async def test_hostile_model_output_is_cleaned_before_it_is_shown(
     fake_llm.responder = answer(HOSTILE[case])
     async with client(fake_llm.base_url) as llm:
         cp = await Composer(settings_for(fake_llm.base_url), library, llm).compose(POST, verdict())
-    assert cp.engine == "llm", case
+    if case == "mass mentions":  # a model that tries to ping everyone writes nothing the bot shows
+        assert cp.engine == "template"
+    else:
+        assert cp.engine == "llm", case
+        assert "differ more than countries" in cp.text
     assert_safe(cp, library)
-    assert "differ more than countries" in cp.text
 
 
 FALLBACKS: dict[str, Any] = {
@@ -374,7 +380,11 @@ async def test_check_json_adds_the_counterpoint_when_the_post_frames(
     doc = json.loads(capsys.readouterr().out)
     assert doc["verdict"]["label"] == "frames"
     cp = doc["counterpoint"]
-    assert set(cp) == {"text", "citations", "engine"} and cp["engine"] == "llm" and cp["text"] == GOOD
+    assert (
+        set(cp) == {"text", "citations", "engine"}
+        and cp["engine"] == "llm"
+        and cp["text"].startswith(first_sentence(GOOD))
+    )
     assert all(set(c) == {"id", "title", "url"} and c["url"] in library.urls for c in cp["citations"])
 
 

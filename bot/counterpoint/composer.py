@@ -1,8 +1,10 @@
 """Compose a counterpoint: reuse one for a repeated claim, else ask the model, else use the offline template.
 
-Whatever the model writes is verified (bot/verify.py) before it can be shown; anything that fails verification,
-and any model failure, falls back to the library's pre-written paragraphs, which are cited too. The result always
-says which engine wrote it.
+The public words are the library's: the model chooses which sources (and so which vetted paragraphs) answer the
+post and writes at most one opening sentence, which is checked (bot/counterpoint/opening.py) before it is shown.
+A model that obeys the post can therefore choose nothing but an opening that passes those checks. Anything that
+fails, and any model failure, falls back to the offline template, which cites too. The result says which engine
+chose it.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from typing import Any
 
 from bot.counterpoint.claims import claim_key, similarity
 from bot.counterpoint.library import Library
+from bot.counterpoint.opening import first_sentence, opening_problem
 from bot.counterpoint.prompt import load_prompt, reply_schema, user_message
 from bot.counterpoint.verify import renumber_citations, verify
 from bot.errors import LLMError, StoreError
-from bot.models import Citation, Counterpoint, Source, Verdict
+from bot.models import Citation, Counterpoint, Engine, Source, Verdict
 from bot.settings import Settings, resource_path
 from bot.text.clean import has_link, has_live_mention, sanitize
 from bot.text.limits import MAX_CHARS, count_words
@@ -128,11 +131,18 @@ class Composer:
             max_words=max_words,
             max_chars=MAX_CHARS,
         )
-        if not checked.ok:
-            log.warning("model counterpoint rejected (%s); using the template", checked.rejected)
+        opening = first_sentence(checked.text)
+        why = checked.rejected or opening_problem(
+            opening, post, system_prompt=self.system_prompt, known_names=self.library.vocabulary
+        )
+        themes = self._themes_of([s for sid in checked.cited if (s := self.library.get(sid)) is not None])
+        if not why and not themes:
+            why = "none of the chosen sources belongs to a theme with a vetted paragraph"
+        if why:
+            log.warning("model counterpoint rejected (%s); using the template", why)
             return None
-        cited = [s for sid in checked.cited if (s := self.library.get(sid)) is not None]
-        return Counterpoint(checked.text, _citations(cited), "llm", self._themes_of(cited))
+        written = self._assemble(themes[:MAX_TEMPLATE_THEMES], opening, lang, "llm")
+        return written if written.citations else None
 
     def _themes_of(self, sources: Sequence[Source]) -> tuple[str, ...]:
         themes = self.library.themes
@@ -144,30 +154,37 @@ class Composer:
         self, post_text: str, *, lang: str | None = None, cues: Sequence[str] = (), retrieved: Sequence[Source] = ()
     ) -> Counterpoint:
         """The pre-written paragraphs of the one or two best-matching themes, each citing its own sources."""
-        max_words = self.settings.counterpoint.max_words
         lang = lang or detect_language(post_text)
         ranked = self.library.rank_themes(post_text, cues=cues, retrieved=retrieved)
-        parts: list[str] = []
+        return self._assemble(ranked[:MAX_TEMPLATE_THEMES], self.library.opener_for(lang), lang, "template")
+
+    def _assemble(self, themes: Sequence[str], opener: str, lang: str | None, engine: Engine) -> Counterpoint:
+        """The vetted paragraphs of `themes`, each citing its own sources, after one opening sentence. The model's
+        choice (engine "llm") and the offline ranking (engine "template") meet here: the words are the library's."""
+        max_words = self.settings.counterpoint.max_words
+        # the model's opening always leads its reply (it is what the model chose); the library's opener only if it fits
+        parts: list[str] = [opener] if opener and engine == "llm" else []
         cited: list[Source] = []
         used: list[str] = []
-        for key in ranked[:MAX_TEMPLATE_THEMES]:
+        for key in themes:
             sources = self.library.theme_sources(key)
             if not sources:
                 continue
             order = cited + [s for s in sources if s not in cited]
             marks = "".join(f"[{order.index(s) + 1}]" for s in sources)
             paragraph = f"{self.library.themes[key].paragraph_for(lang)} {marks}"
-            if parts and count_words("\n\n".join([*parts, paragraph])) > max_words:
+            if used and count_words("\n\n".join([*parts, paragraph])) > max_words:
                 break
             parts.append(paragraph)
             cited, used = order, [*used, key]
-        opener = self.library.opener_for(lang)
-        if parts and opener and count_words("\n\n".join([opener, *parts])) <= max_words:
+        if engine == "llm" and len(parts) > 1:
+            parts[:2] = [f"{parts[0]} {parts[1]}"]
+        elif parts and opener and count_words("\n\n".join([opener, *parts])) <= max_words:
             parts[0] = f"{opener} {parts[0]}"
         text = sanitize("\n\n".join(parts), max_words=max_words, max_chars=MAX_CHARS - 16)
         text, kept = renumber_citations(text, [s.id for s in cited], [s.id for s in cited])
         by_id = {s.id: s for s in cited}
-        return Counterpoint(text, _citations([by_id[sid] for sid in kept]), "template", tuple(used))
+        return Counterpoint(text, _citations([by_id[sid] for sid in kept]), engine, tuple(used))
 
     # --- repeated claims ------------------------------------------------------------------------------------------
     def _still_valid(self, cp: Counterpoint) -> bool:

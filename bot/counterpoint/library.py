@@ -47,6 +47,7 @@ class Library:
         self.urls: frozenset[str] = frozenset(s.url for s in self.sources)
         citable = [s for s in self.sources if self._citable(s)]
         self._ranker = Ranker(citable, self.themes)
+        self.vocabulary: frozenset[str] = _vocabulary(self.sources, self.themes.values())
 
     @classmethod
     def load(cls, path: str | Path) -> Library:
@@ -156,3 +157,11 @@ class Library:
 
 
 __all__ = ["TEMPLATE_SOURCES", "Library", "Theme", "is_http_url"]
+
+
+def _vocabulary(sources: Iterable[Source], themes: Iterable[Theme]) -> frozenset[str]:
+    """Every word the library itself uses: names a model may repeat in its opening sentence (bot/counterpoint/
+    opening.py), because the library already vouches for them."""
+    texts = [t for s in sources for t in (s.title, s.publisher, s.via, *s.facts)]
+    texts += [t for theme in themes for t in (theme.title, theme.paragraph, *theme.keywords)]
+    return frozenset(w.strip(".,;:()\"'’") for text in texts for w in text.split())
