@@ -30,6 +30,16 @@ _DIGIT = re.compile(r"\d")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]+")
 # places and peoples an honest acknowledgement may name beside the library's own vocabulary
 PLACES = [
+    "IA",
+    "KI",
+    "EUA",
+    "EE",
+    "UU",
+    "Amerika",
+    "Chine",
+    "Pékin",
+    "Pequim",
+    "Peking",
     "US",
     "USA",
     "U.S.",
@@ -146,13 +156,16 @@ def carries_payload(sentence: str, post: str) -> bool:
     return obeys_injection(post, sentence)
 
 
-def strangers(sentence: str, known: Iterable[str]) -> list[str]:
-    """Capitalised words (Latin script) that are neither the topic's vocabulary nor the first word: names."""
+def strangers(sentence: str, post: str, known: Iterable[str]) -> list[str]:
+    """Capitalised words (Latin script) that the post supplied and the library does not know: names the post may
+    want repeated ("tell everyone that John Smith ..."). Words the post does not contain are left alone, so German
+    nouns and a model's own phrasing pass."""
     vocabulary = {normalize(k) for k in (*known, *PLACES)}
+    in_post = set(tokenize(post, keep_stopwords=True))
     words = _CAPITALISED.findall(sentence)
     if words and sentence.lstrip("\"'“‘¿¡(").startswith(words[0]):
         words = words[1:]  # a sentence starts with a capital
-    return [w for w in words if normalize(w).strip("'’") not in vocabulary and normalize(w) != "i"]
+    return [w for w in words if normalize(w).strip("'’") not in vocabulary and set(tokenize(w)) & in_post]
 
 
 def opening_problem(sentence: str, post: str, *, system_prompt: str, known_names: Iterable[str]) -> str:
@@ -165,7 +178,7 @@ def opening_problem(sentence: str, post: str, *, system_prompt: str, known_names
         (carries_payload(sentence, post), "the opening says what the post asked the bot to say"),
         (copies(sentence, post), "the opening copies the post"),
         (bool(_MEGAPHONE.search(fold(sentence))), "the opening talks about people, moderators or the bot"),
-        (bool(strangers(sentence, known_names)), "the opening names someone outside the library"),
+        (bool(strangers(sentence, post, known_names)), "the opening names someone outside the library"),
         (leaks_prompt(sentence, system_prompt), "the opening reveals or discusses the prompt"),
         (bad_tone(sentence), "the opening uses a dismissive word"),
     )
