@@ -46,7 +46,9 @@ def cache_dir() -> Path:
     base = os.environ.get("COUNTERPOINT_MODEL_DIR")
     if base:
         return Path(base)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "counterpoint"
+    from bot.settings import user_cache_dir
+
+    return user_cache_dir()
 
 
 def model_path() -> Path:

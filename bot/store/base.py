@@ -21,7 +21,7 @@ from typing import Any, Self
 
 import aiosqlite
 
-from bot.errors import StoreError
+from bot.errors import ConfigError, StoreError
 from bot.models import utcnow
 from bot.store.schema import MIGRATIONS, migrate, user_version
 
@@ -41,6 +41,10 @@ def db_time(dt: datetime) -> str:
 
 def py_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+class StorePathError(StoreError, ConfigError):
+    """storage.path names a place where the database cannot be created or opened: a setting to fix (exit code 2)."""
 
 
 def describe(exc: BaseException, path: str) -> str:
@@ -92,10 +96,14 @@ class StoreBase:
             try:
                 Path(name).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StoreError(f"Cannot create the folder for the database {name}: {exc.strerror}.") from None
+                raise StorePathError(
+                    f"Cannot create the folder for the database {name} (storage.path): {exc.strerror}."
+                ) from None
+            if await asyncio.to_thread(Path(name).is_dir):
+                raise StorePathError(f"storage.path {name} is a folder; name a database file inside it.")
         opened: list[aiosqlite.Connection] = []
         try:
-            with _translated(name):
+            with _translated(name, opening=True):
                 writer = await _connect(name, busy_timeout_ms, opened)
                 before, after = await migrate(writer, MIGRATIONS)
                 if before != after:
@@ -197,10 +205,13 @@ class StoreBase:
 
 
 @contextmanager
-def _translated(path: str) -> Iterator[None]:
+def _translated(path: str, *, opening: bool = False) -> Iterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
+        low = str(exc).lower()
+        if opening and ("unable to open" in low or "readonly" in low or "read-only" in low):
+            raise StorePathError(describe(exc, path)) from exc
         raise StoreError(describe(exc, path)) from exc
 
 
