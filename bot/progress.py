@@ -14,6 +14,7 @@ class Progress:
 
     def __init__(self, desc: str, total: int, *, unit: str = "items", every: int = 0, stream: TextIO | None = None):
         self.desc, self.total, self.unit = desc, total, unit
+        self._every = every
         self.every = every or max(1, total // 10)
         self.stream = stream or sys.stderr
         self.done = 0
@@ -24,13 +25,14 @@ class Progress:
     def set(self, done: int, total: int | None = None) -> None:
         if total is not None and total != self.total:
             self.total = total
+            self.every = self._every or max(1, total // 10)
             if self._bar is not None:
                 self._bar.total = total
                 self._bar.refresh()
         step, self.done = done - self.done, done
         if self._bar is not None:
             self._bar.update(step)
-        elif done == self.total or done % self.every == 0:
+        elif step and (done == self.total or done % self.every == 0):
             print(f"{self.desc}: {done}/{self.total} {self.unit}".rstrip(), file=self.stream, flush=True)
 
     def advance(self, n: int = 1) -> None:
