@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -19,7 +21,12 @@ EXIT_OK, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 2, 3
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="PATH", help="settings file (default: config/settings.toml)")
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        help="settings file (default: $COUNTERPOINT_CONFIG, else settings.toml in the per-user config folder, "
+        "else the packaged defaults)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
 
 
@@ -53,8 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="measure the framing detector on a labelled JSONL dataset")
     p.add_argument("--dataset", required=True, metavar="FILE")
     p.add_argument("--engine", choices=("auto", "llm", "lexical"), default="auto")
-    p.add_argument("--per-item", action="store_true", help="one JSON line per item")
-    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--per-item", action="store_true", help="every item's verdict (JSON lines, or in --json)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print one JSON document (with --per-item: items inside)")
+    fmt.add_argument("--jsonl", action="store_true", help="print one JSON line per item; the report goes to stderr")
     _add_common(p)
 
     p = sub.add_parser("doctor", help="checklist of config, storage, model endpoint, platform credentials")
@@ -62,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("model", help="fetch or serve the embedded local model")
     p.add_argument("action", choices=("fetch", "serve"))
+    _add_common(p)
+
+    p = sub.add_parser("sync", help="register the Discord slash commands now (start-up syncs only after a change)")
+    _add_common(p)
+
+    p = sub.add_parser("init", help="write an editable copy of the default settings, prompts and sources")
+    p.add_argument("dir", metavar="DIR", nargs="?", default=None, help="where (default: the per-user config folder)")
+    p.add_argument("--force", action="store_true", help="overwrite files that already exist")
     _add_common(p)
     return parser
 
@@ -77,7 +94,23 @@ def configure_logging(level: str, verbose: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader went away (`counterpoint check ... | head -1`): stop quietly, and keep Python's final flush
+        # of stdout from raising again
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)  # exits 2 with usage on bad input
+    if args.command == "init":  # needs no settings: it writes them
+        from bot.commands import init
+
+        return init.run_init(args)
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:

@@ -8,6 +8,8 @@ moderator checks read the permissions Discord sends with each interaction.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -25,7 +27,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # loaded in this order by setup_hook; each module has `async def setup(bot)`
-EXTENSIONS: tuple[str, ...] = ("cogs.watch", "cogs.summaries", "cogs.moderation", "cogs.digests", "cogs.privacy")
+EXTENSIONS: tuple[str, ...] = (
+    "bot.cogs.watch", "bot.cogs.summaries", "bot.cogs.moderation", "bot.cogs.digests", "bot.cogs.privacy",
+)  # fmt: skip
 FALLBACK = "Something went wrong on my side; it has been logged."
 
 
@@ -161,6 +165,8 @@ class CounterpointBot(commands.AutoShardedBot):
         self.settings = resources.settings
         self.reddit = reddit
         self.extension_names = extensions
+        self.force_sync = False  # `counterpoint sync`: register the commands even when they look unchanged
+        self.synced = False  # whether this start registered the commands with Discord
         d = self.settings.discord
         self.endpoints = Endpoints(d.api_base, d.gateway_url)
         options.update(shard_options(d.shard_count, d.shard_ids))
@@ -190,17 +196,35 @@ class CounterpointBot(commands.AutoShardedBot):
             await self.load_extension(name)
         await self.sync_commands()
 
-    async def sync_commands(self) -> None:
+    async def sync_commands(self) -> bool:
+        """Register the slash commands with Discord, as its guidance says: only when the command tree differs from
+        what was last synced (a hash kept in the store), or when forced (`counterpoint sync`). A dev_guild is synced
+        at every start: guild commands appear at once, and developers change them often. True when synced."""
         dev = self.settings.discord.dev_guild
         guild = discord.Object(int(dev)) if dev else None
         if guild is not None:
             self.tree.copy_global_to(guild=guild)  # guild commands appear at once; global ones take up to an hour
+        key = f"discord.commands_hash:{self.application_id or ''}:{dev or 'global'}"
+        digest = self.commands_hash(guild)
+        store = self.resources.store
+        if guild is None and not self.force_sync and await store.get_checkpoint(key) == digest:
+            log.info("slash commands unchanged since the last sync; not syncing (`counterpoint sync` forces it)")
+            return False
         try:
             synced = await self.tree.sync(guild=guild)
         except discord.HTTPException as exc:
             log.warning("could not sync slash commands (%s); the old ones stay until the next start", exc)
-            return
+            return False
+        await store.set_checkpoint(key, digest)
+        self.synced = True
         log.info("synced %d application commands %s", len(synced), f"to guild {dev}" if dev else "globally")
+        return True
+
+    def commands_hash(self, guild: discord.abc.Snowflake | None = None) -> str:
+        """What tree.sync would send, hashed: names, options, permissions, localizations."""
+        payload = [cmd.to_dict(self.tree) for cmd in self.tree.get_commands(guild=guild)]
+        payload.sort(key=lambda c: (c.get("type", 1), c["name"]))
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
     async def notify_moderators(self, text: str) -> bool:
         """A plain note to discord.mod_channel (the Reddit door reports a disabled subreddit this way)."""

@@ -33,6 +33,12 @@ class StoreError(CounterpointError):
     """The database could not do what was asked (locked, disk full, corrupt)."""
 
 
+class StorePathError(StoreError, ConfigError):
+    """storage.path names a place where the database cannot be created or opened: a setting to fix."""
+
+    exit_code = EXIT_USAGE
+
+
 class LLMError(CounterpointError):
     """Base for model-server failures."""
 

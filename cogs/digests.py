@@ -18,7 +18,8 @@ from discord.ext import commands, tasks
 from bot.discord_bot import NotModerator
 from bot.models import utcnow
 from bot.summary.digest import build_digest, render_digest
-from cogs.common import NONE, guild_config, is_moderator, mod_channel
+
+from .common import NONE, guild_config, is_moderator, mod_channel
 
 if TYPE_CHECKING:
     from bot.discord_bot import CounterpointBot

@@ -17,9 +17,10 @@ from discord.ext import commands, tasks
 from bot.discord_bot import NotModerator
 from bot.errors import InputError
 from bot.models import utcnow
-from cogs.common import NONE, guild_config, is_moderator, reddit_home
-from cogs.render import review_embed, stats_embed
-from cogs.review import Announcer, ReviewButton, review_view
+
+from .common import NONE, guild_config, is_moderator, reddit_home
+from .render import review_embed, stats_embed
+from .review import Announcer, ReviewButton, review_view
 
 if TYPE_CHECKING:
     from bot.discord_bot import CounterpointBot

@@ -11,8 +11,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.common import NONE
-from cogs.render import mydata_pieces
+from .common import NONE
+from .render import mydata_pieces
 
 if TYPE_CHECKING:
     from bot.discord_bot import CounterpointBot

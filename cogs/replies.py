@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.discord_bot import report, tell
-from cogs.common import NONE, BaseView, bot_of, channel_by_id, is_moderator
-from cogs.render import counterpoint_embed
+
+from .common import NONE, BaseView, bot_of, channel_by_id, is_moderator
+from .render import counterpoint_embed
 
 if TYPE_CHECKING:
     from bot.discord_bot import CounterpointBot

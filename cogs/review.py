@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.discord_bot import report, tell
-from cogs.common import NONE, bot_of, is_moderator, mod_channel
-from cogs.render import decided_embed, review_embed
-from cogs.replies import deliver_reply
+
+from .common import NONE, bot_of, is_moderator, mod_channel
+from .render import decided_embed, review_embed
+from .replies import deliver_reply
 
 if TYPE_CHECKING:
     from bot.discord_bot import CounterpointBot

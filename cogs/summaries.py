@@ -18,8 +18,9 @@ from discord.ext import commands
 from bot.errors import InputError
 from bot.models import Post, Thread, utcnow
 from bot.summary.exports import is_reddit_url
-from cogs.common import NONE, message_to_post
-from cogs.render import summary_pieces
+
+from .common import NONE, message_to_post
+from .render import summary_pieces
 
 if TYPE_CHECKING:
     from bot.discord_bot import CounterpointBot

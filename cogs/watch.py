@@ -16,9 +16,10 @@ import discord
 from discord.ext import commands
 
 from bot.models import Decision, Thread
-from cogs.common import NONE, message_to_post, mod_channel
-from cogs.render import shadow_embed
-from cogs.replies import CounterpointView, deliver_reply
+
+from .common import NONE, message_to_post, mod_channel
+from .render import shadow_embed
+from .replies import CounterpointView, deliver_reply
 
 if TYPE_CHECKING:
     from bot.discord_bot import CounterpointBot

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -10,6 +13,12 @@ import pytest
 for _name in list(os.environ):
     if _name.startswith(("COUNTERPOINT_", "DISCORD_", "REDDIT_")) and not _name.startswith("COUNTERPOINT_TEST_"):
         del os.environ[_name]
+
+# nor the operator's per-user config and data folders (the cache folder stays: it holds the fetched embedded model)
+_HOME = tempfile.mkdtemp(prefix="counterpoint-tests-")
+atexit.register(shutil.rmtree, _HOME, True)
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_HOME, "config")
+os.environ["XDG_DATA_HOME"] = os.path.join(_HOME, "data")
 
 
 @pytest.fixture(autouse=True)

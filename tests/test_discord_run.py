@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.__main__ import main
+from bot.counterpoint.opening import first_sentence
 from tests.fakes.discord_kit import FRAMING, restore_discord_globals_fixture  # noqa: F401 (fixture)
 from tests.fakes.fake_discord import FakeDiscord
 from tests.fakes.fake_llm import FakeLLM
@@ -69,7 +70,8 @@ async def test_run_answers_a_framing_post_and_stops_on_sigterm(tmp_path):
                 await proc.wait()
     assert proc.returncode == 0, err.decode()
     assert reply.body["message_reference"]["message_id"] == int(post["id"])
-    assert reply.body["embeds"][0]["description"] == MODEL_TEXT
+    # the model's opening sentence leads; the vetted paragraphs of the sources it chose follow
+    assert reply.body["embeds"][0]["description"].startswith(first_sentence(MODEL_TEXT) + " ")
     assert reply.body["allowed_mentions"] == {"parse": [], "replied_user": False}
     assert {r["response_format"]["json_schema"]["name"] for r in llm.requests} >= {"framing", "counterpoint"}
     assert fake.identifies[0]["token"] == "fake-token" and fake.identifies[0]["intents"] & (1 << 15)  # content

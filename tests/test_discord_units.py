@@ -12,6 +12,12 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 import pytest
 import pytest_asyncio
+from bot.cogs import render
+from bot.cogs.common import is_moderator
+from bot.cogs.digests import Digests
+from bot.cogs.moderation import Moderation
+from bot.cogs.privacy import Privacy
+from bot.cogs.summaries import Progress, parse_since
 from discord import app_commands
 
 from bot.app import build_resources
@@ -19,12 +25,6 @@ from bot.discord_bot import FALLBACK, CounterpointTree, Endpoints, NotModerator,
 from bot.errors import InputError, LLMUnavailable, StoreError
 from bot.models import Citation, Counterpoint, Post, Summary, SummaryPoint
 from bot.settings import load_settings
-from cogs import render
-from cogs.common import is_moderator
-from cogs.digests import Digests
-from cogs.moderation import Moderation
-from cogs.privacy import Privacy
-from cogs.summaries import Progress, parse_since
 from tests.fakes.discord_kit import unused_port
 
 GUILD, CHANNEL, MODS = 111, 222, 333

@@ -101,7 +101,7 @@ async def _doctor(env: dict[str, str]) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
-async def test_doctor_without_model_server_fails_cleanly_and_hides_secrets(tmp_path):
+async def test_doctor_without_model_server_warns_and_hides_secrets(tmp_path):
     code, out, err = await _doctor(
         {
             "COUNTERPOINT_LLM__BASE_URL": unused_base_url(),
@@ -109,8 +109,8 @@ async def test_doctor_without_model_server_fails_cleanly_and_hides_secrets(tmp_p
             "DISCORD_TOKEN": "super-secret-token",
         }
     )
-    assert code == 1
-    assert "[FAIL] model endpoint: connection refused" in out
+    assert code == 0  # the model is optional: the offline engines answer
+    assert "[warn] model endpoint: connection refused" in out
     assert "[ok]   storage" in out and "DISCORD_TOKEN set" in out
     assert "super-secret-token" not in out + err and "Traceback" not in err
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bot.cogs.render import counterpoint_embed
 
 from bot.app import build_resources
 from bot.counterpoint.library import Library
@@ -22,7 +23,6 @@ from bot.settings import resource_path
 from bot.summary.format import render_summary_text
 from bot.text.clean import has_link, has_live_mention, sanitize
 from bot.text.normalize import tokenize
-from cogs.render import counterpoint_embed
 from tests.fakes.discord_kit import (  # noqa: F401 (fixtures)
     bot_with,
     eventually,

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bot.cogs import watch
 
 from bot.app import build_resources
 from bot.framing.lexical import prefilter
 from bot.models import Post
 from bot.pipeline import Policy
-from cogs import watch
 from tests.fakes.discord_kit import (  # noqa: F401 (fixtures)
     FRAMING,
     FRAMING_2,
@@ -232,7 +232,7 @@ async def test_past_the_queue_limit_messages_are_stored_unjudged_with_one_log_li
     tmp_path, fake: FakeDiscord, fake_llm: FakeLLM, caplog: pytest.LogCaptureFixture
 ):
     fake_llm.responder = responder
-    caplog.set_level(logging.INFO, logger="cogs.watch")
+    caplog.set_level(logging.INFO, logger="bot.cogs.watch")
     settings = watcher_settings(tmp_path, fake, fake_llm)
     db = Path(settings.storage.path)
     texts = [p.text for p in burst(600, every=40)]

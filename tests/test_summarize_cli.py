@@ -8,10 +8,10 @@ import os
 import sys
 from pathlib import Path
 
-from bot.settings import ROOT
 from tests.fakes.fake_llm import fake_llm_fixture, unused_base_url  # noqa: F401  (provides the fake_llm fixture)
 from tests.fakes.summary_kit import kind_of, summary_responder, thread
 
+ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
 
 

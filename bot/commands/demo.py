@@ -43,7 +43,11 @@ class ScriptClock:
 def _out(text: str = "", indent: int = 0) -> None:
     pad = " " * indent
     for line in text.splitlines() or [""]:
-        print(textwrap.fill(line, WIDTH, initial_indent=pad, subsequent_indent=pad) if line else "", flush=True)
+        # long words stay whole: a link broken across lines can be neither clicked nor copied
+        wrapped = textwrap.fill(
+            line, WIDTH, initial_indent=pad, subsequent_indent=pad, break_long_words=False, break_on_hyphens=False
+        )
+        print(wrapped if line else "", flush=True)
 
 
 def _posts(script: dict[str, Any]) -> list[Post]:
@@ -134,8 +138,9 @@ def _show(d: Decision) -> None:
         _out(f"-> skipped: {d.reason}", 6)
         return
     cues = f"; cues: {', '.join(v.prefilter.cues)}" if v.prefilter.cues else ""
-    why = f"; {v.reason}" if v.reason else ""
-    _out(f"-> {v.label} (score {v.score:.2f}, {v.engine}{cues}{why})", 6)
+    _out(f"-> {v.label} (score {v.score:.2f}, {v.engine}{cues})", 6)
+    if v.reason:
+        _out(f"Why: {as_sentence(v.reason)}", 9)
     if d.counterpoint is None:
         return
     where = {
@@ -148,6 +153,18 @@ def _show(d: Decision) -> None:
     _out(cp.text, 9)
     for i, c in enumerate(cp.citations, 1):
         _out(f"[{i}] {c.title} <{c.url}>", 9)
+
+
+def as_sentence(reason: str) -> str:
+    """The engine's terse "a; b; a" reason as one sentence: each point once, in order, a capital and a full stop."""
+    head, _, tail = reason.partition(": ") if reason.startswith("below threshold") else ("", "", reason)
+    points = [p.strip().removeprefix("and ") for p in tail.split(";")]
+    text = ", ".join(dict.fromkeys(p for p in points if p))
+    if head:  # "below threshold (0.01)"
+        score = head.removeprefix("below threshold").strip(" ()")
+        text = f"scored {score} for frames, below the threshold: {text}"
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 async def _summary(res: Resources, posts: list[Post], title: str) -> None:

@@ -1,5 +1,7 @@
-"""`counterpoint doctor`: one line per check; exit 0 only when everything that is configured works.
+"""`counterpoint doctor`: one line per check.
 
+Exit codes: 0 everything configured works (warnings, e.g. no model server, do not count: the model is optional
+unless framing.engine is "llm"); 1 at least one check failed; 2 the settings cannot be loaded.
 Secrets are reported as "set" or "missing", never shown.
 """
 
@@ -9,13 +11,12 @@ import argparse
 import logging
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from bot.app import open_store
 from bot.counterpoint.library import Library
 from bot.errors import CounterpointError
 from bot.llm.client import LLMClient
-from bot.settings import Settings, resource_path
+from bot.settings import Settings
 from bot.store.dsn import redact
 
 log = logging.getLogger(__name__)
@@ -32,22 +33,22 @@ _PROBE_SCHEMA = {
 @dataclass(frozen=True, slots=True)
 class Check:
     name: str
-    status: str  # "ok" | "fail" | "info"
+    status: str  # "ok" | "warn" | "fail" | "info"
     detail: str
 
     def line(self) -> str:
-        mark = {"ok": "[ok]  ", "fail": "[FAIL]", "info": "[--]  "}[self.status]
+        mark = {"ok": "[ok]  ", "warn": "[warn]", "fail": "[FAIL]", "info": "[--]  "}[self.status]
         return f"{mark} {self.name}: {self.detail}"
 
 
 def _config_checks(settings: Settings) -> list[Check]:
     checks = [Check("config", "ok", f"loaded {settings.config_path}")]
     try:
-        lib = Library.load(resource_path(settings.counterpoint.library))
+        lib = Library.load(settings.library_path())
         checks.append(Check("source library", "ok", f"{len(lib.sources)} sources, {len(lib.themes)} themes"))
     except CounterpointError as exc:
         checks.append(Check("source library", "fail", str(exc)))
-    missing = [p for p in PROMPTS if not resource_path(Path("config/prompts") / p).is_file()]
+    missing = [p for p in PROMPTS if not (settings.prompts_dir() / p).is_file()]
     status = "fail" if missing else "ok"
     checks.append(Check("prompts", status, f"missing {', '.join(missing)}" if missing else "all present"))
     return checks
@@ -71,8 +72,15 @@ async def _model_checks(settings: Settings) -> list[Check]:
     async with LLMClient(settings.llm) as llm:
         health = await llm.health(force=True)
         if not health.ok:
+            # optional: without a model the bot answers with its offline engines, unless told to use only the model
+            status = "fail" if settings.framing.engine == "llm" else "warn"
+            optional = "" if status == "fail" else "; optional: the offline engines answer meanwhile"
             return [
-                Check("model endpoint", "fail", f"{health.detail} (start a model server or set llm.base_url)"),
+                Check(
+                    "model endpoint",
+                    status,
+                    f"{health.detail} (start a model server or set llm.base_url{optional})",
+                ),
                 Check("JSON mode", "info", "skipped: no model endpoint"),
             ]
         listed = ", ".join(health.models[:3]) or "no models listed"
@@ -118,6 +126,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     for check in checks:
         print(check.line())
     failed = [c for c in checks if c.status == "fail"]
+    warned = [c for c in checks if c.status == "warn"]
     summary = f"{len(failed)} check(s) failed" if failed else "everything configured works"
+    if warned:
+        summary += f" ({len(warned)} warning(s))"
     print(summary, file=sys.stderr)
     return 1 if failed else 0

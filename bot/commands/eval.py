@@ -1,6 +1,8 @@
-"""`counterpoint eval --dataset FILE [--engine auto|llm|lexical] [--per-item] [--json]`: measure the detector.
+"""`counterpoint eval --dataset FILE [--engine auto|llm|lexical] [--per-item] [--json | --jsonl]`: measure the
+detector.
 
-With --per-item, stdout carries one JSON line per item (and nothing else) and the summary goes to stderr.
+--json prints one JSON document (the report; with --per-item also every item, under "per_item"). --jsonl (or
+--per-item without --json) prints one JSON line per item and nothing else on stdout; the report goes to stderr.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from bot.errors import LLMUnavailable
 from bot.framing.detector import Detector
 from bot.framing.evaluate import Item, Outcome, load_dataset, per_item, render_text, report
+from bot.progress import Progress
 from bot.settings import Settings
 
 PROGRESS_EVERY = 50
@@ -39,30 +42,35 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             detector = Detector(settings, llm)
             outcomes = await evaluate(detector, items, engine=engine, concurrency=settings.llm.concurrency)
     summary = report(outcomes, dataset=str(args.dataset), engine=engine, model_calls=detector.calls)
-    shown = json.dumps(summary, ensure_ascii=False) if args.json else render_text(summary)
-    if args.per_item:
+    if args.json:
+        if args.per_item:
+            summary["per_item"] = [per_item(o) for o in outcomes]
+        print(json.dumps(summary, ensure_ascii=False))
+    elif args.jsonl or args.per_item:
         for o in outcomes:
             print(json.dumps(per_item(o), ensure_ascii=False))
-        print(shown, file=sys.stderr)
+        print(render_text(summary), file=sys.stderr)
     else:
-        print(shown)
+        print(render_text(summary))
     return 0
 
 
 async def evaluate(detector: Detector, items: list[Item], *, engine: str, concurrency: int) -> list[Outcome]:
     """Every item through the detector, `concurrency` at a time; progress on stderr for long sets."""
     slots = asyncio.Semaphore(concurrency)
-    done = 0
+    progress = Progress("eval", len(items), every=PROGRESS_EVERY) if len(items) > PROGRESS_EVERY else None
 
     async def one(item: Item) -> Outcome:
-        nonlocal done
         async with slots:
             start = time.perf_counter()
             v = await detector.detect(item.text, parent=item.parent, engine=engine)
             seconds = time.perf_counter() - start
-        done += 1
-        if len(items) > PROGRESS_EVERY and done % PROGRESS_EVERY == 0:
-            print(f"eval: {done}/{len(items)} items", file=sys.stderr)
+        if progress is not None:
+            progress.advance()
         return Outcome(item, v.label, v.prefilter.passed, v.engine, v.score, seconds)
 
-    return list(await asyncio.gather(*(one(item) for item in items)))
+    try:
+        return list(await asyncio.gather(*(one(item) for item in items)))
+    finally:
+        if progress is not None:
+            progress.close()

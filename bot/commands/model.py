@@ -19,8 +19,13 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _fetch() -> int:
     try:
+        print("model weights: downloading SmolLM2-135M-Instruct (94 MB) if needed ...", file=sys.stderr, flush=True)
         print(f"model weights: {localmodel.fetch_model()}")
-        print("llama-server: building from source if needed (a few minutes on 2 cores) ...", file=sys.stderr)
+        print(
+            "llama-server: building from source if needed (10-20 minutes on 2 cores; progress below) ...",
+            file=sys.stderr,
+            flush=True,
+        )
         print(f"llama-server: {localmodel.build_server()}")
     except localmodel.LocalModelError as exc:
         print(f"counterpoint: {exc}", file=sys.stderr)

@@ -14,6 +14,7 @@ import signal
 import sys
 from typing import Any
 
+import aiohttp
 import discord
 
 from bot.app import Resources, build_resources, retention_loop
@@ -65,7 +66,9 @@ async def _serve(resources: Resources, stop: asyncio.Event) -> int:
     reddit = reddit_door(resources, notify, on_queued) if settings.has_reddit else None
     jobs: dict[str, asyncio.Task[Any]] = {}
     if settings.has_discord and settings.discord_token is not None:
-        discord.VoiceClient.warn_nacl = False  # a text-only bot: no voice, so no PyNaCl warning at start-up
+        # a text-only bot: no voice, so no PyNaCl or davey warning at start-up
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         bot = CounterpointBot(resources, reddit=reddit)
         jobs["discord"] = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()), name="discord")
     if reddit is not None:
@@ -131,6 +134,12 @@ def _exit_code(jobs: dict[str, asyncio.Task[Any]]) -> int:
             print("counterpoint run: enable Message Content Intent (Developer Portal > your application > Bot > "
                   "Privileged Gateway Intents) and start again.", file=sys.stderr)  # fmt: skip
             return EXIT_USAGE
+        if isinstance(exc, OSError | aiohttp.ClientError | TimeoutError | discord.GatewayNotFound):
+            # the network (or the platform) is down: something a user meets, not a bug, so no traceback
+            log.debug("%s could not connect", name, exc_info=exc)
+            print(f"counterpoint run: cannot reach {name.capitalize()} ({exc or type(exc).__name__}); check the "
+                  "network connection and start again.", file=sys.stderr)  # fmt: skip
+            return EXIT_UNAVAILABLE
         if exc is not None:
             log.error("%s stopped with an error", name, exc_info=exc)
             print(f"counterpoint run: {name} stopped: {exc}", file=sys.stderr)

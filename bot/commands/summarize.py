@@ -12,6 +12,7 @@ from typing import Any
 from bot.errors import InputError
 from bot.llm.client import LLMClient
 from bot.models import Post, Thread
+from bot.progress import Progress
 from bot.serialize import summary_to_dict, thread_to_dict
 from bot.settings import Settings
 from bot.summary.exports import is_reddit_url, load_export
@@ -33,8 +34,12 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             _say(f"Summarizing {len(posts)} messages with the model at {settings.llm.base_url}.")
         else:
             _say(f"No model answers at {settings.llm.base_url}; writing an extractive summary (no model) instead.")
-        progress = _progress if len(posts) >= PROGRESS_FROM else None
-        summary = await summarizer.summarize(posts, thread_id=thread.thread_id, progress=progress)
+        bars = _Bars() if len(posts) >= PROGRESS_FROM else None
+        try:
+            summary = await summarizer.summarize(posts, thread_id=thread.thread_id, progress=bars)
+        finally:
+            if bars is not None:
+                bars.close()
     if args.json:
         if summary.note:
             _say(summary.note)
@@ -66,11 +71,24 @@ async def fetch_reddit(settings: Settings, url: str) -> tuple[Thread, list[Post]
     return result
 
 
-def _progress(stage: str, done: int, total: int) -> None:
-    step = max(1, total // 10)
-    if done == total or done % step == 0:
-        what = {"map": "reading parts", "reduce": "merging", "update": "updating"}.get(stage, stage)
-        _say(f"{what}: {done}/{total}")
+class _Bars:
+    """The summarizer's progress callback: one bar per stage on a terminal, else a line every tenth of a stage."""
+
+    def __init__(self) -> None:
+        self.stage = ""
+        self.bar: Progress | None = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage or self.bar is None or done < self.bar.done:
+            self.close()
+            what = {"map": "reading parts", "reduce": "merging", "update": "updating"}.get(stage, stage)
+            self.stage, self.bar = stage, Progress(what, total, unit="")
+        self.bar.set(done, total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _say(text: str) -> None:

@@ -21,7 +21,7 @@ from bot.counterpoint.prompt import load_prompt, reply_schema, user_message
 from bot.counterpoint.verify import renumber_citations, verify
 from bot.errors import LLMError, StoreError
 from bot.models import Citation, Counterpoint, Engine, Source, Verdict
-from bot.settings import Settings, resource_path
+from bot.settings import Settings
 from bot.text.clean import has_link, has_live_mention, sanitize
 from bot.text.limits import MAX_CHARS, count_words
 from bot.text.normalize import detect_language
@@ -40,7 +40,7 @@ def counterpoint_json(cp: Counterpoint) -> dict[str, Any]:
 
 def build_composer(settings: Settings, llm: Any | None = None, store: Any | None = None) -> Composer:
     """A Composer over the library named by `counterpoint.library` (ConfigError if it is missing or invalid)."""
-    library = Library.load(resource_path(settings.counterpoint.library))
+    library = Library.load(settings.library_path())
     return Composer(settings, library, llm, store)
 
 
@@ -65,7 +65,7 @@ class Composer:
         self.library = library
         self.llm = llm
         self.store = store
-        self.system_prompt = load_prompt(Path(prompts_dir) if prompts_dir else resource_path("config/prompts"))
+        self.system_prompt = load_prompt(Path(prompts_dir) if prompts_dir else settings.prompts_dir())
 
     async def refresh_library(self) -> Library:
         """Merge the moderator-added sources from the store into the shipped library."""

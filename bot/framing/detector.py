@@ -19,7 +19,7 @@ from bot.framing.judge import VERDICT_SCHEMA, FramingPrompt, verdict_from_reply
 from bot.framing.lexical import contest_cue, lexical_verdict, prefilter
 from bot.models import PrefilterResult, Verdict
 from bot.serialize import verdict_to_dict  # one JSON shape for verdicts: CLI, store, Discord
-from bot.settings import Settings, resource_path
+from bot.settings import Settings
 
 __all__ = ["Detector", "lexical_verdict", "prefilter", "verdict_to_dict"]
 
@@ -55,7 +55,7 @@ class Detector:
     def __init__(self, settings: Settings, llm: JsonModel | None, prompts_dir: str | Path | None = None) -> None:
         self.settings = settings
         self.llm = llm
-        folder = Path(prompts_dir) if prompts_dir else resource_path("config/prompts")
+        folder = Path(prompts_dir) if prompts_dir else settings.prompts_dir()
         self.prompt = FramingPrompt.load(folder) if llm is not None else None  # fail fast on a broken prompt
         self.calls = 0  # model calls attempted
         self.fallbacks = 0  # model calls that failed and were answered by the lexical engine

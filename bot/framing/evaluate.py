@@ -46,6 +46,8 @@ def _item(raw: Any, where: str) -> Item:
             raise InputError(f"{where} has no {key!r} field.")
     if not isinstance(raw["text"], str):
         raise InputError(f"{where}: 'text' must be a string.")
+    if not raw["text"].strip():
+        raise InputError(f"{where}: 'text' is empty.")
     if raw["label"] not in LABELS:
         raise InputError(f"{where}: 'label' must be one of {', '.join(LABELS)} (got {raw['label']!r}).")
     parent = raw.get("parent")
@@ -60,9 +62,14 @@ def load_dataset(path: str | Path) -> list[Item]:
         lines = p.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise InputError(f"Dataset {p} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"Dataset {p} cannot be read: {exc}.") from None
-    items = []
+    except IsADirectoryError:
+        raise InputError(f"Dataset {p} is a folder; give the JSONL file inside it.") from None
+    except UnicodeDecodeError:
+        raise InputError(f"Dataset {p} is not UTF-8 text.") from None
+    except OSError as exc:
+        raise InputError(f"Dataset {p} cannot be read ({exc.strerror}).") from None
+    items: list[Item] = []
+    first_line: dict[str, int] = {}
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -70,7 +77,11 @@ def load_dataset(path: str | Path) -> list[Item]:
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"Dataset {p} line {n} is not valid JSON ({exc.msg}).") from None
-        items.append(_item(raw, f"Dataset {p} line {n}"))
+        item = _item(raw, f"Dataset {p} line {n}")
+        if item.id in first_line:
+            raise InputError(f"Dataset {p} line {n}: id {item.id!r} is already used on line {first_line[item.id]}.")
+        first_line[item.id] = n
+        items.append(item)
     if not items:
         raise InputError(f"Dataset {p} has no items.")
     return items

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -46,7 +47,9 @@ def cache_dir() -> Path:
     base = os.environ.get("COUNTERPOINT_MODEL_DIR")
     if base:
         return Path(base)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "counterpoint"
+    from bot.settings import user_cache_dir
+
+    return user_cache_dir()
 
 
 def model_path() -> Path:
@@ -73,11 +76,34 @@ def missing() -> str | None:
     return None
 
 
-def _run(cmd: list[str], cwd: Path | None = None) -> None:
+_STEP = re.compile(r"^\[\s*(\d+)/(\d+)\]|^\[\s*(\d+)%\]")  # ninja "[12/345] ...", make "[ 45%] ..."
+
+
+def _run(cmd: list[str], cwd: Path | None = None, *, progress: str = "") -> None:
+    """Run a build step; with `progress`, show how far the compiler is (a bar on a terminal, see bot.progress)."""
     log.info("running: %s", " ".join(cmd))
-    done = subprocess.run(cmd, cwd=cwd, check=False, capture_output=True, text=True)
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+    if not progress:
+        done = subprocess.run(cmd, cwd=cwd, check=False, capture_output=True, text=True)
+        if done.returncode != 0:
+            last = (done.stderr or done.stdout).strip().splitlines()[-5:]
+            raise LocalModelError(f"`{' '.join(cmd[:4])} ...` failed: {' | '.join(last)}")
+        return
+    from bot.progress import Progress
+
+    tail: list[str] = []
+    with (
+        Progress(progress, 100, unit="steps") as bar,
+        subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc,
+    ):
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            tail = [*tail[-4:], line.rstrip()]
+            step = _STEP.match(line.strip())
+            if step and step.group(1):
+                bar.set(int(step.group(1)), int(step.group(2)))
+            elif step:
+                bar.set(int(step.group(3)), 100)
+    if proc.returncode != 0:
         raise LocalModelError(f"`{' '.join(cmd[:4])} ...` failed: {' | '.join(tail)}")
 
 
@@ -120,7 +146,8 @@ def build_server() -> Path:
         generator = ["-G", "Ninja"] if shutil.which("ninja") else []
         _run(["cmake", "-S", str(source), "-B", str(build), *generator, *CMAKE_FLAGS])
         jobs = str(os.cpu_count() or 2)
-        _run(["cmake", "--build", str(build), "--target", "llama-server", "-j", jobs])
+        build_cmd = ["cmake", "--build", str(build), "--target", "llama-server", "-j", jobs]
+        _run(build_cmd, progress="compiling llama-server")
         shutil.copy2(build / "bin" / "llama-server", out)
     return out
 

@@ -194,7 +194,11 @@ def _lines(d: Digest, cite: Callable[[str], str]) -> list[str]:
     span = f"{d.since:%Y-%m-%d %H:%M} → {d.until:%Y-%m-%d %H:%M} UTC"
     lines = [f"**Moderator digest** {span}", *_activity(d)]
     for t in (t for t in d.threads if t.summary is not None):
-        lines += ["", f"__{_thread_name(t.thread)}__ ({t.posts} messages in the period)", *_short(t.summary, cite)]
+        lines += [
+            "",
+            f"__{_thread_name(t.thread)}__ ({_n(t.posts, 'message')} in the period)",
+            *_short(t.summary, cite),
+        ]
     lines += ["", *_detections_lines(d, cite), ""]
     lines.append(f"__Votes on the bot's replies__: +{d.votes_up} / -{d.votes_down}")
     more = "+" if len(d.pending) > MAX_REVIEWS_LISTED else ""
@@ -205,11 +209,16 @@ def _lines(d: Digest, cite: Callable[[str], str]) -> list[str]:
 
 def _activity(d: Digest) -> list[str]:
     total = sum(t.posts for t in d.threads)
-    lines = [f"__Activity__: {total} messages in {len(d.threads)} threads"]
-    lines += [f"• {_thread_name(t.thread)}: {t.posts} messages" for t in d.threads[:MAX_THREADS_LISTED]]
+    lines = [f"__Activity__: {_n(total, 'message')} in {_n(len(d.threads), 'thread')}"]
+    lines += [f"• {_thread_name(t.thread)}: {_n(t.posts, 'message')}" for t in d.threads[:MAX_THREADS_LISTED]]
     if len(d.threads) > MAX_THREADS_LISTED:
-        lines.append(f"• … and {len(d.threads) - MAX_THREADS_LISTED} more threads")
+        lines.append(f"• … and {_n(len(d.threads) - MAX_THREADS_LISTED, 'more thread')}")
     return lines
+
+
+def _n(count: int, noun: str) -> str:
+    """1 thread, 2 threads."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _detections_lines(d: Digest, cite: Callable[[str], str]) -> list[str]:

@@ -188,7 +188,7 @@ def render_summary_text(summary: Summary, *, link: Callable[[str], str] | None =
     """Plain text (Discord markdown) with each item's sources; `link` turns an id into a jump link."""
     cite = link or (lambda i: i)
     how = {"llm": "model", "extractive": "extractive, no model"}.get(summary.engine, summary.engine)
-    head = f"**Thread summary** ({summary.message_count} messages, {how})"
+    head = f"**Thread summary** ({summary.message_count} message{'' if summary.message_count == 1 else 's'}, {how})"
     lines = [head + (" (partial)" if summary.partial else "")]
     for name in SECTIONS:
         items = getattr(summary, name)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.errors import ConfigError, LLMError, StoreError, SummaryModelFailed
 from bot.models import Post, Summary
-from bot.settings import Settings, resource_path
+from bot.settings import Settings
 from bot.summary.budget import Budget, Budgeter, chunk_ranges
 from bot.summary.exports import load_export
 from bot.summary.extractive import extractive_summary
@@ -58,7 +58,7 @@ class Summarizer:
         self.settings = settings
         self.llm = llm
         self.store = store
-        self._prompts = _load_prompts(Path(prompts_dir) if prompts_dir else resource_path("config/prompts"))
+        self._prompts = _load_prompts(Path(prompts_dir) if prompts_dir else settings.prompts_dir())
         self.tokens = Budgeter(settings, llm, self._prompts.values())
         self._sem = asyncio.Semaphore(settings.summarize.concurrency)
         self._deadline = settings.llm.deadline + 5.0  # backstop over the client's own deadline: never hang

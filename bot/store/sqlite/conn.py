@@ -11,7 +11,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.errors import StoreError
+from bot.errors import StoreError, StorePathError
 from bot.store.base import Row
 
 
@@ -57,10 +57,13 @@ def describe(exc: BaseException, path: str) -> str:
 
 
 @contextmanager
-def translated(path: str) -> Iterator[None]:
+def translated(path: str, *, opening: bool = False) -> Iterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
+        low = str(exc).lower()
+        if opening and ("unable to open" in low or "readonly" in low or "read-only" in low):
+            raise StorePathError(describe(exc, path)) from exc  # a setting to fix, not an outage
         raise StoreError(describe(exc, path)) from exc
 
 

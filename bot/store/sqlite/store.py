@@ -20,7 +20,7 @@ from typing import Self
 
 import aiosqlite
 
-from bot.errors import StoreError
+from bot.errors import StoreError, StorePathError
 from bot.models import utcnow
 from bot.store.base import Clock
 from bot.store.schema import MIGRATIONS
@@ -50,10 +50,14 @@ class SqliteStore(Store):
             try:
                 Path(name).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StoreError(f"Cannot create the folder for the database {name}: {exc.strerror}.") from None
+                raise StorePathError(
+                    f"Cannot create the folder for the database {name} (storage.path): {exc.strerror}."
+                ) from None
+            if await asyncio.to_thread(Path(name).is_dir):
+                raise StorePathError(f"storage.path {name} is a folder; name a database file inside it.")
         opened: list[aiosqlite.Connection] = []
         try:
-            with translated(name):
+            with translated(name, opening=True):
                 writer = await connect(name, busy_timeout_ms, opened)
                 before, after = await migrate(writer, MIGRATIONS)
                 if before != after:
