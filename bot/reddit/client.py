@@ -34,6 +34,7 @@ from bot.reddit.convert import (
     RedditRejected,
     RedditUnavailable,
     RedditUncertain,
+    order_key,
     thing_to_post,
 )
 from bot.reddit.door import Notify, OnQueued, RedditDoor
@@ -273,7 +274,7 @@ class RedditClient:
             channel_id=str(d.get("subreddit") or ""),
             url=REDDIT_WEB + str(d["permalink"]) if d.get("permalink") else url,
         )
-        return thread, sorted((p for p in posts if p.text.strip()), key=lambda p: p.created_at)
+        return thread, sorted((p for p in posts if p.text.strip()), key=order_key)  # ties: by id, as listed
 
 
 class RedditFrontDoor(RedditDoor):
