@@ -11,6 +11,7 @@ from discord import app_commands
 
 from bot.discord_bot import NotModerator, report
 from bot.models import Post
+from bot.summary.exports import is_reply_reference, render_mentions, speech_kind, with_forward
 
 if TYPE_CHECKING:
     from bot.discord_bot import CounterpointBot
@@ -23,24 +24,68 @@ def bot_of(interaction: discord.Interaction[Any]) -> CounterpointBot:
     return cast("CounterpointBot", interaction.client)
 
 
-def message_to_post(message: discord.Message, channel: Any = None) -> Post:
+def speech_text(message: discord.Message) -> str | None:
+    """What a message says, by the one rule the exports use too (bot.summary.exports.speech_kind): None for system
+    messages (joins, boosts, pins, calls, renames, thread-created notices ...); a thread starter (type 21) gives the
+    text of the message it references; mentions show display names; forwarded text is quoted."""
+    kind = speech_kind(message.type)
+    if kind == "system":
+        return None
+    source: Any = message
+    if kind == "starter":
+        resolved = message.reference.resolved if message.reference is not None else None
+        if not isinstance(resolved, discord.Message):
+            return ""
+        source = resolved
+    forwarded = [_rendered(s) for s in getattr(message, "message_snapshots", None) or []]
+    return with_forward(_rendered(source), forwarded)
+
+
+def _rendered(message: Any) -> str:
+    users = {str(u.id): u.display_name for u in getattr(message, "mentions", None) or []}
+    channels = {
+        str(c.id): str(getattr(c, "name", "") or "channel") for c in getattr(message, "channel_mentions", None) or []
+    }
+    return render_mentions(str(message.content or ""), users, channels)
+
+
+def reply_parent(message: discord.Message) -> str | None:
+    """The message this one answers: a reply's reference, never a forward's, a crosspost's or a pin's."""
+    ref = message.reference
+    if ref is None or ref.message_id is None or speech_kind(message.type) != "speech":
+        return None
+    data = {"type": ref.type.value, "message_id": ref.message_id, "channel_id": ref.channel_id}
+    reply = is_reply_reference(data, flags=message.flags.value, channel_id=str(message.channel.id))
+    return str(ref.message_id) if reply else None
+
+
+def message_to_post(message: discord.Message, channel: Any = None) -> Post | None:
     """thread_id is the thread (or the channel when there is none); channel_id is always the parent channel.
-    `channel`: the message's channel when discord.py only had a partial one for it."""
+    `channel`: the message's channel when discord.py only had a partial one for it. None when the message is not
+    speech (speech_text) or has no text; a thread starter is credited to the author of the message it stands for."""
+    text = speech_text(message)
+    if not text or not text.strip():
+        return None
     channel = channel or message.channel
     parent = channel.parent_id if isinstance(channel, discord.Thread) else None
-    ref = message.reference
+    resolved = message.reference.resolved if message.reference is not None else None
+    author = (
+        resolved.author
+        if speech_kind(message.type) == "starter" and isinstance(resolved, discord.Message)
+        else message.author
+    )
     return Post(
         platform="discord",
         post_id=str(message.id),
         thread_id=str(channel.id),
-        author_id=str(message.author.id),
-        author_name=message.author.display_name,
-        text=message.content,
+        author_id=str(author.id),
+        author_name=author.display_name,
+        text=text,
         created_at=message.created_at,
         channel_id=str(parent or channel.id),
         guild_id=str(message.guild.id) if message.guild else "",
-        parent_id=str(ref.message_id) if ref is not None and ref.message_id else None,
-        author_is_bot=message.author.bot,
+        parent_id=reply_parent(message),
+        author_is_bot=author.bot,
         url=message.jump_url,
     )
 

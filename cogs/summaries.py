@@ -140,15 +140,13 @@ class Summaries(commands.Cog):
 
     async def read_history(self, channel: Any, *, limit: int, after: datetime | None = None) -> list[Post]:
         """The latest messages as Posts, oldest first; stored; opted-out authors and the bot itself left out."""
-        me = self.bot.user.id if self.bot.user else 0
+        me = str(self.bot.user.id) if self.bot.user else ""
         messages = [m async for m in channel.history(limit=limit, after=after)]
-        messages.sort(key=lambda m: m.id)
-        posts = [message_to_post(m) for m in messages if m.author.id != me and m.content.strip()]
-        store = self.bot.resources.store
-        for post in posts:
-            await store.add_post(post)
-        opted = {a for a in {p.author_id for p in posts} if await store.is_opted_out("discord", a)}
-        return [p for p in posts if p.author_id not in opted]
+        messages.sort(key=lambda m: m.id)  # snowflakes: Discord's own order
+        posts = [p for m in messages if (p := message_to_post(m)) is not None and p.author_id != me]
+        # one transaction for the whole read, one opt-out query for all its authors
+        opted = await self.bot.resources.store.add_posts(posts)
+        return [p for p in posts if (p.platform, p.author_id) not in opted]
 
     async def _send_summary(
         self, interaction: discord.Interaction[Any], posts: list[Post], thread_id: str, *, ephemeral: bool

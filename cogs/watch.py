@@ -16,6 +16,7 @@ import discord
 from discord.ext import commands
 
 from bot.models import Decision, Thread
+from bot.summary.exports import speech_kind
 
 from .common import NONE, message_to_post, mod_channel
 from .render import shadow_embed
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from bot.models import Post
 
 log = logging.getLogger(__name__)
-ANSWERABLE = (discord.MessageType.default, discord.MessageType.reply)
 QUEUE_LIMIT = 1000  # messages waiting to be judged; past this they are stored only
 WORKERS = 4  # messages judged at once (the store lock and the model semaphore bound the rest)
 DRAIN_SECONDS = 20.0
@@ -72,12 +72,14 @@ class Watcher(commands.Cog):
         me = self.bot.user
         if message.guild is None or (me is not None and message.author.id == me.id):
             return
-        if message.type not in ANSWERABLE:
-            return
+        if speech_kind(message.type) != "speech":
+            return  # system notices; a thread's starter copy was judged in the parent channel already
         channel = await self._full_channel(message.channel)
         if not await self.is_watched(channel):
             return
         post = message_to_post(message, channel)
+        if post is None:
+            return  # nothing written (an attachment or sticker alone)
         try:
             self._queue.put_nowait((message, channel, post))
         except asyncio.QueueFull:

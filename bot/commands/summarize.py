@@ -40,15 +40,29 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             if bars is not None:
                 bars.close()
+    links = {p.post_id: p.url for p in posts if p.url}
     if args.json:
         if summary.note:
             _say(summary.note)
-        doc = {"thread": thread_to_dict(thread), "summary": summary_to_dict(summary), "model_calls": summarizer.calls}
+        doc = {"thread": thread_to_dict(thread), "summary": _with_links(summary_to_dict(summary), links),
+               "model_calls": summarizer.calls}  # fmt: skip
         print(json.dumps(doc, ensure_ascii=False))
     else:
         title = f"{thread.title}\n" if thread.title else ""
-        print(title + render_summary_text(summary))
+        print(title + render_summary_text(summary, link=lambda i: links.get(i) or i))
     return 0
+
+
+def _with_links(doc: dict[str, Any], links: dict[str, str]) -> dict[str, Any]:
+    """Each point's `links`: the jump links (Discord) or permalinks (Reddit) of its sources, where the input had
+    the ids to build them; `links` at the top maps every cited id to its link."""
+    cited: dict[str, str] = {}
+    for section in ("points", "disagreements", "open_questions", "framing"):
+        for point in doc.get(section, []):
+            point["links"] = [links[i] for i in point["source_ids"] if i in links]
+            cited |= {i: links[i] for i in point["source_ids"] if i in links}
+    doc["links"] = cited
+    return doc
 
 
 async def fetch_reddit(settings: Settings, url: str) -> tuple[Thread, list[Post]]:

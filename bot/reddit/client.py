@@ -38,6 +38,7 @@ from bot.models import Post, Thread
 from bot.reddit.convert import (
     DELETED,
     REDDIT_WEB,
+    order_key,
     thing_to_post,
 )
 from bot.reddit.door import Notify, OnQueued, RedditDoor
@@ -52,6 +53,7 @@ T = TypeVar("T")
 MAX_BATCH = 200  # items per poll job, so one busy subreddit cannot hold the thread
 MORE_LIMIT = 16  # "load more comments" requests per summarized thread
 POST_ATTEMPTS = 2
+INFO_BATCH = 100  # fullnames per /api/info request: Reddit's maximum
 BANNED = frozenset({"SUBREDDIT_NOTALLOWED", "SUBREDDIT_NOTALLOWED_BANNED", "BANNED_FROM_SUBREDDIT"})
 
 
@@ -154,6 +156,11 @@ class RedditClient:
 
     async def fetch_thread(self, url: str) -> tuple[Thread, list[Post]]:
         return await self._call(self._thread_job, url)
+
+    async def recheck(self, fullnames: list[str]) -> dict[str, str | None]:
+        """What Reddit shows now for items seen before: fullname -> current text, None when deleted, removed or
+        gone. One /api/info request per 100 fullnames, on the worker thread (praw keeps the rate budget)."""
+        return await self._call(self._recheck_job, list(fullnames))
 
     async def aclose(self) -> None:
         if self._closed:
@@ -258,6 +265,24 @@ class RedditClient:
             raise RedditUncertain("Reddit did not confirm the reply and it could not be checked") from exc
         return None
 
+    def _recheck_job(self, fullnames: list[str]) -> dict[str, str | None]:
+        found: dict[str, str | None] = dict.fromkeys(fullnames)  # absent from the answer: gone
+        reddit = self._praw()
+        for start in range(0, len(fullnames), INFO_BATCH):
+            for item in reddit.info(fullnames=fullnames[start : start + INFO_BATCH]):  # one request per batch
+                d = vars(item)
+                own = str(d.get("body") if "body" in d else d.get("selftext") or "").strip()
+                if own in DELETED or d.get("removed_by_category"):
+                    continue  # deleted by its author or removed by moderators: stays None
+                try:
+                    post = thing_to_post(item, me=self.username)
+                except (KeyError, TypeError, ValueError) as exc:
+                    log.warning("Reddit: could not re-read %s (%s)", d.get("name"), exc)
+                    found.pop(str(d.get("name")), None)  # unknown: neither kept nor deleted
+                    continue
+                found[post.post_id] = post.text or None
+        return found
+
     def _thread_job(self, url: str) -> tuple[Thread, list[Post]]:
         submission = self._praw().submission(url=url)
         submission.comment_sort = "old"
@@ -273,7 +298,7 @@ class RedditClient:
             channel_id=str(d.get("subreddit") or ""),
             url=REDDIT_WEB + str(d["permalink"]) if d.get("permalink") else url,
         )
-        return thread, sorted((p for p in posts if p.text.strip()), key=lambda p: p.created_at)
+        return thread, sorted((p for p in posts if p.text.strip()), key=order_key)  # ties: by id, as listed
 
 
 class RedditFrontDoor(RedditDoor):

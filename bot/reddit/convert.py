@@ -6,6 +6,7 @@ trigger a network call; it runs inside the worker thread that owns praw (bot/red
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -81,8 +82,21 @@ def is_bot_name(name: str, me: str) -> bool:
     return low in KNOWN_BOTS or (bool(me) and low == me.lower())
 
 
+def unescape(text: str) -> str:
+    """The characters a reader sees. Pages fetched without raw_json=1 escape &, < and > once more, and Reddit's
+    markdown renders entities typed into the text (&quot; pasted by a bot) as characters too: unescape until
+    nothing changes (at most three rounds)."""
+    for _ in range(3):
+        plain = html.unescape(text)
+        if plain == text:
+            break
+        text = plain
+    return text
+
+
 def _clean(text: Any) -> str:
-    text = str(text or "")
+    """Entities unescaped (unescape); [deleted] and [removed] bodies become empty."""
+    text = unescape(str(text or ""))
     return "" if text.strip() in DELETED else text
 
 
@@ -115,5 +129,18 @@ def data_to_post(d: Mapping[str, Any], *, me: str = "") -> Post:
         channel_id=str(d.get("subreddit") or ""),
         parent_id=str(parent) if parent else None,
         author_is_bot=is_bot_name(name, me),
-        url=REDDIT_WEB + str(d["permalink"]) if d.get("permalink") else "",
+        url=permalink(d),
     )
+
+
+def permalink(d: Mapping[str, Any]) -> str:
+    """The item's own link; comments from older pages carry no `permalink`, so it is built from the ids."""
+    if d.get("permalink"):
+        return REDDIT_WEB + str(d["permalink"])
+    sub, item = d.get("subreddit"), d.get("id")
+    if not sub or not item:
+        return ""
+    if "title" in d:
+        return f"{REDDIT_WEB}/r/{sub}/comments/{item}/"
+    link = str(d.get("link_id") or "").removeprefix("t3_")
+    return f"{REDDIT_WEB}/r/{sub}/comments/{link}/_/{item}/" if link else ""

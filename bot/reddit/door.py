@@ -44,6 +44,9 @@ Notify = Callable[[str], Awaitable[None]]
 OnQueued = Callable[[Decision], Awaitable[None]]
 KINDS = ("submissions", "comments")  # submissions first, so a new thread's text is stored before its comments
 MAX_BACKOFF = 900.0
+RECHECK_SECONDS = 300.0  # how often items seen lately are re-read, to catch edits and deletions
+RECHECK_WINDOW = 24 * 3600.0  # items seen within this long are re-read
+RECHECK_MAX = 500  # items per re-read: at most 5 /api/info requests every RECHECK_SECONDS
 
 
 class ClientLike(Protocol):
@@ -52,6 +55,7 @@ class ClientLike(Protocol):
     async def poll(self, sub: str, kind: str, *, after: str | None) -> list[Post]: ...
     async def reply(self, target: str, body: str) -> str: ...
     async def fetch_thread(self, url: str) -> tuple[Thread, list[Post]]: ...
+    async def recheck(self, fullnames: list[str]) -> dict[str, str | None]: ...
     async def aclose(self) -> None: ...
 
 
@@ -80,6 +84,9 @@ class RedditDoor:
         self._resume_at: dict[str, float] = {}
         self._sending: set[str] = set()
         self._told: set[str] = set()
+        self._seen: dict[str, float] = {}  # fullname -> when it was handled (loop time), oldest first
+        self._next_recheck = 0.0
+        self.recheck_every = RECHECK_SECONDS
         self.cycles = 0  # completed passes over the subreddits (tests and health checks read it)
 
     # --- the watcher ----------------------------------------------------------------------------------------------
@@ -102,6 +109,9 @@ class RedditDoor:
                     break
                 if sub not in self._disabled and self._resume_at.get(sub, 0.0) <= loop.time():
                     await self._cycle(sub)
+            if self._seen and loop.time() >= self._next_recheck:
+                self._next_recheck = loop.time() + self.recheck_every
+                await self.recheck()
             self.cycles += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.settings.reddit.poll_seconds)
@@ -146,8 +156,40 @@ class RedditDoor:
         for post in posts:
             if mark.precedes(post):
                 await self._handle(sub, post)
+                self._remember(post)
                 mark = Bookmark.of(post)
                 await self._save(sub, kind, mark)
+
+    async def recheck(self) -> int:
+        """Re-read the items handled lately (the newest RECHECK_MAX within RECHECK_WINDOW) and bring the store in
+        line: a deleted or removed item loses its text and every copy, an edited one gets its new text; either
+        marks a summary covering it stale, as Discord's delete and edit events do. Returns the items changed."""
+        now = asyncio.get_running_loop().time()
+        for name, seen in list(self._seen.items()):
+            if now - seen > RECHECK_WINDOW:
+                del self._seen[name]
+        names = list(self._seen)[-RECHECK_MAX:]
+        try:
+            current = await self.client.recheck(names)
+        except RedditError as exc:
+            log.warning("Reddit: could not re-check %d recent item(s) for edits and deletions: %s", len(names), exc)
+            return 0
+        changed = 0
+        for name, text in current.items():
+            if text is None:
+                changed += await self.store.delete_post("reddit", name)
+                self._seen.pop(name, None)
+            else:
+                changed += await self.store.edit_post("reddit", name, text)
+        if changed:
+            log.info("Reddit: %d recent item(s) were edited or deleted since they were read", changed)
+        return changed
+
+    def _remember(self, post: Post) -> None:
+        self._seen.pop(post.post_id, None)
+        self._seen[post.post_id] = asyncio.get_running_loop().time()
+        while len(self._seen) > 4 * RECHECK_MAX:
+            del self._seen[next(iter(self._seen))]
 
     async def _save(self, sub: str, kind: str, mark: Bookmark) -> None:
         self._marks[(sub, kind)] = mark

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from bot.models import Platform, Post, Thread, Verdict
@@ -64,29 +65,66 @@ async def mark_stale(db: Tx, platform: str, thread_id: str, created_at: str) -> 
     )
 
 
+async def opted_out_among(db: Tx, platform: str, user_ids: Iterable[str]) -> set[str]:
+    """Which of these people opted out: one query per 500 of them, not one each."""
+    ids = sorted(set(user_ids))
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):  # well under either database's limit on query parameters
+        chunk = ids[start : start + 500]
+        marks = ", ".join(f"${n}" for n in range(2, len(chunk) + 2))
+        rows = await db.fetch(
+            f"SELECT user_id FROM optouts WHERE platform = $1 AND user_id IN ({marks})", platform, *chunk
+        )
+        found |= {str(r["user_id"]) for r in rows}
+    return found
+
+
+_INSERT_POST = (
+    f"INSERT INTO posts ({_POST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+    "ON CONFLICT (platform, post_id) DO NOTHING"
+)
+
+
+def _post_params(post: Post) -> tuple[object, ...]:
+    return (
+        post.platform,
+        post.post_id,
+        post.thread_id,
+        post.channel_id,
+        post.guild_id,
+        post.author_id,
+        post.author_name,
+        int(post.author_is_bot),
+        post.parent_id,
+        post.url,
+        post.text,
+        db_time(post.created_at),
+    )
+
+
 class PostsMixin(StoreBase):
     async def add_post(self, post: Post) -> bool:
         """Store a new post; False when it was already stored (or deleted), or its author opted out."""
         async with self._write() as db:
             if await is_opted_out(db, post.platform, post.author_id):
                 return False
-            added = await db.execute(
-                f"INSERT INTO posts ({_POST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
-                "ON CONFLICT (platform, post_id) DO NOTHING",
-                post.platform,
-                post.post_id,
-                post.thread_id,
-                post.channel_id,
-                post.guild_id,
-                post.author_id,
-                post.author_name,
-                int(post.author_is_bot),
-                post.parent_id,
-                post.url,
-                post.text,
-                db_time(post.created_at),
-            )
-            return added == 1
+            return await db.execute(_INSERT_POST, *_post_params(post)) == 1
+
+    async def add_posts(self, posts: Sequence[Post]) -> set[tuple[str, str]]:
+        """add_post for many posts (a channel's history read by /summarize) in one transaction, asking the opt-out
+        table once per platform for all their authors. Returns the (platform, author_id) pairs that opted out:
+        nothing of theirs was stored, and the caller leaves them out too."""
+        if not posts:
+            return set()
+        opted: set[tuple[str, str]] = set()
+        async with self._write() as db:
+            for platform in sorted({p.platform for p in posts}):
+                authors = {p.author_id for p in posts if p.platform == platform}
+                opted |= {(platform, a) for a in await opted_out_among(db, platform, authors)}
+            for post in posts:
+                if (post.platform, post.author_id) not in opted:
+                    await db.execute(_INSERT_POST, *_post_params(post))
+        return opted
 
     async def edit_post(self, platform: str, post_id: str, text: str, *, edited_at: datetime | None = None) -> bool:
         """Replace a stored post's text; True if it changed. Marks a summary covering the post stale."""

@@ -14,6 +14,15 @@ Knobs: `rate_limit(method, path_regex, retry_after, times)` answers the next mat
 `fail(method, path_regex, status, times)` answers with an error status; `recommended_shards` and
 `advertised_gateway` are what GET /gateway/bot answers (the URL defaults to this fake's gateway).
 
+Shapes checked against Discord's API documentation (github.com/discord/discord-api-docs at c98d64bc, the pages
+named beside each method below): users have a distinct username and global_name (or none), members a nick;
+`mentions` is filled from the `<@id>` in the content (with each mentioned user's partial member on the gateway);
+a thread started from a message shares its id, arrives as THREAD_CREATE with `newly_created`, and its history
+starts with a THREAD_STARTER_MESSAGE (type 21) carrying `message_reference` and `referenced_message`; a thread
+created without a message leaves a THREAD_CREATED (type 18) notice in the parent channel, as "ai-race" does;
+system messages (joins, boosts, pins, calls, renames) and forwards (message_snapshots) can be put in a history;
+interactions carry the partial `guild` and, for user options, `data.resolved` users and members.
+
 Sharding: a connection that IDENTIFYs with `"shard": [id, count]` gets READY/GUILD_CREATE and events only for the
 guilds with `(guild_id >> 22) % count == id`, as Discord does; `add_guild(guild_id, name)` adds a guild with one
 text channel, so a test can put guilds on different shards.
@@ -48,8 +57,17 @@ def iso(ts: float | None = None) -> str:
     return datetime.fromtimestamp(ts if ts is not None else time.time(), UTC).isoformat()
 
 
-def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
-    return {"id": str(user_id), "username": name, "global_name": name, "discriminator": "0", "avatar": None, "bot": bot}
+def user_payload(user_id: int, name: str, *, global_name: str | None = None, bot: bool = False) -> dict[str, Any]:
+    """resources/user.mdx, User Object: `username` is the unique handle, `global_name` the display name (null
+    when the user has not set one; bots have none)."""
+    return {"id": str(user_id), "username": name, "global_name": global_name, "discriminator": "0", "avatar": None,
+            "bot": bot}  # fmt: skip
+
+
+MENTION = re.compile(r"<@!?(\d+)>")
+# resources/message.mdx, Message Types: the system messages a channel's history holds besides speech
+SYSTEM_TYPES = {"call": 3, "rename": 4, "pin": 6, "join": 7, "boost": 8, "boost_tier_1": 9, "thread_created": 18}
+HAS_SNAPSHOT = 1 << 14  # message flag of a forward
 
 
 @dataclass
@@ -97,9 +115,14 @@ class FakeDiscord:
         self.mod_role_id = self.snowflake()
         self.roles = [self.everyone_role, {"id": str(self.mod_role_id), "name": "Mods", "position": 1,
                                            "permissions": str(EVERYONE_PERMS | MANAGE_GUILD)}]  # fmt: skip
-        self.alice = user_payload(self.snowflake(), "alice")
-        self.bob = user_payload(self.snowflake(), "bob")
+        # three ways Discord names people: a global display name and a server nickname (alice), a global display
+        # name only (bob), neither (the moderator: the username is what shows)
+        self.alice = user_payload(self.snowflake(), "alice", global_name="Alice")
+        self.bob = user_payload(self.snowflake(), "bob", global_name="Bob")
         self.moderator = user_payload(self.snowflake(), "mod_maria")
+        self.nicks: dict[str, str] = {self.alice["id"]: "Ally"}
+        self.users: dict[str, dict[str, Any]] = {u["id"]: u for u in (self.alice, self.bob, self.moderator)}
+        self.starters: dict[int, dict[str, Any]] = {}  # thread id -> its type 21 first message
         self.general = self.snowflake()
         self.mods = self.snowflake()
         self.thread = self.snowflake()
@@ -108,6 +131,9 @@ class FakeDiscord:
             self.mods: self._text_channel(self.mods, "mods", 1),
             self.thread: self._thread(self.thread, self.general, "ai-race"),
         }
+        # "ai-race" was created without a message: its parent keeps a THREAD_CREATED notice whose content is the
+        # thread's name (resources/message.mdx, "Thread Created messages")
+        self.system_payload(self.general, "thread_created", self.alice, "ai-race", reference=(self.thread, None))
 
     # ---- lifecycle ------------------------------------------------------------------------------------------
 
@@ -213,10 +239,22 @@ class FakeDiscord:
         return cid
 
     def member(self, user: dict[str, Any], *, moderator: bool = False) -> dict[str, Any]:
+        """resources/guild.mdx, Guild Member Object: `nick` is the server nickname, null when none is set."""
         roles = [str(self.mod_role_id)] if moderator else []
         perms = EVERYONE_PERMS | (MANAGE_GUILD if moderator else 0)
         return {"user": user, "roles": roles, "joined_at": iso(0), "deaf": False, "mute": False, "flags": 0,
-                "nick": None, "permissions": str(perms)}  # fmt: skip
+                "nick": self.nicks.get(user["id"]), "permissions": str(perms)}  # fmt: skip
+
+    def _mentions(self, content: str) -> list[dict[str, Any]]:
+        """resources/message.mdx: `mentions` holds the users mentioned in the content (REST: plain users)."""
+        ids = dict.fromkeys(MENTION.findall(content or ""))
+        return [self.users[i] for i in ids if i in self.users]
+
+    def _gateway_message(self, msg: dict[str, Any], author: dict[str, Any], moderator: bool = False) -> dict[str, Any]:
+        """events/gateway-events.mdx, Message Create: adds the author's partial `member` and a partial `member`
+        on each mentioned user."""
+        mentions = [{**u, "member": _partial(self.member(u))} for u in msg.get("mentions", [])]
+        return {**msg, "member": _partial(self.member(author, moderator=moderator)), "mentions": mentions}
 
     def guild_payload(self, guild_id: int = GUILD_ID) -> dict[str, Any]:
         mine = [c for c in self.channels.values() if c["guild_id"] == str(guild_id)]
@@ -248,7 +286,7 @@ class FakeDiscord:
         msg: dict[str, Any] = {
             "id": str(mid), "channel_id": str(channel_id), "guild_id": guild, "author": author,
             "content": content, "timestamp": iso(), "edited_timestamp": None, "tts": False,
-            "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [],
+            "mention_everyone": False, "mentions": self._mentions(content), "mention_roles": [], "attachments": [],
             "embeds": embeds or [], "components": components or [], "pinned": False, "type": 19 if reference else 0,
             "flags": flags,
         }  # fmt: skip
@@ -262,6 +300,55 @@ class FakeDiscord:
         if keep:  # interaction responses are not part of a channel's history here
             self.messages[mid] = msg
         return msg
+
+    def system_payload(
+        self, channel_id: int, kind: str, author: dict[str, Any], content: str = "", *,
+        reference: tuple[int, int | None] | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """A system message in a channel's history (resources/message.mdx, Message Types): "join" (7, empty), "boost"
+        (8, content = the number of boosts), "pin" (6, message_reference to the pinned message), "call" (3, with
+        `call`), "rename" (4, content = the new name), "thread_created" (18, content = the thread's name, reference
+        to the thread). `reference`: (channel id, message id or None)."""
+        msg = self.message_payload(channel_id, author, content)
+        msg["type"] = SYSTEM_TYPES[kind]
+        if kind == "call":
+            msg["call"] = {"participants": [author["id"]], "ended_timestamp": iso()}
+        if reference is not None:
+            ref = {"type": 0, "channel_id": str(reference[0]), "guild_id": msg["guild_id"]}
+            msg["message_reference"] = ref | ({"message_id": str(reference[1])} if reference[1] else {})
+        return msg
+
+    def forward_payload(self, channel_id: int, author: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
+        """A forward (resources/message.mdx, Message Reference Types FORWARD and Message Snapshot Object): empty
+        content, flag HAS_SNAPSHOT, message_reference type 1 to the source, and the source's text in
+        message_snapshots[0].message (no id, no author)."""
+        msg = self.message_payload(channel_id, author, "", flags=HAS_SNAPSHOT)
+        msg["message_reference"] = {"type": 1, "message_id": source["id"], "channel_id": source["channel_id"],
+                                    "guild_id": source["guild_id"]}  # fmt: skip
+        keys = ("type", "content", "embeds", "attachments", "timestamp", "edited_timestamp", "flags", "mentions",
+                "mention_roles", "components")  # fmt: skip
+        msg["message_snapshots"] = [{"message": {k: source[k] for k in keys if k in source}}]
+        return msg
+
+    async def start_thread(self, source: dict[str, Any], name: str) -> int:
+        """POST /channels/{id}/messages/{id}/threads as Discord does it (resources/channel.mdx, Start Thread from
+        Message): the thread takes the source message's id; THREAD_CREATE with `newly_created: true`
+        (events/gateway-events.mdx, Thread Create) and MESSAGE_UPDATE of the source (now with its `thread`). The
+        thread's history starts with a THREAD_STARTER_MESSAGE (type 21): no content, `message_reference` to the
+        source and the source in `referenced_message` ("Thread starter messages"). Its id is the thread's too."""
+        tid, parent = int(source["id"]), int(source["channel_id"])
+        self.channels[tid] = thread = self._thread(tid, parent, name)
+        thread["owner_id"] = source["author"]["id"]
+        starter = {**self.message_payload(tid, source["author"], "", keep=False), "id": str(tid), "type": 21,
+                   "timestamp": source["timestamp"]}  # fmt: skip
+        starter["message_reference"] = {"type": 0, "message_id": source["id"], "channel_id": source["channel_id"],
+                                        "guild_id": source["guild_id"]}  # fmt: skip
+        starter["referenced_message"] = {k: v for k, v in source.items() if k != "member"}
+        self.starters[tid] = starter
+        source["thread"] = thread
+        await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        await self.dispatch("MESSAGE_UPDATE", dict(source))
+        return tid
 
     # ---- gateway --------------------------------------------------------------------------------------------
 
@@ -335,7 +422,7 @@ class FakeDiscord:
         """A person posts: stored in the channel's history and dispatched as MESSAGE_CREATE."""
         author = author or self.alice
         msg = self.message_payload(channel_id, author, content, reference=reference)
-        await self.dispatch("MESSAGE_CREATE", {**msg, "member": _partial(self.member(author, moderator=moderator))})
+        await self.dispatch("MESSAGE_CREATE", self._gateway_message(msg, author, moderator))
         return msg
 
     async def redeliver(self, msg: dict[str, Any]) -> None:
@@ -367,7 +454,8 @@ class FakeDiscord:
         member = self.member(user, moderator=moderator)
         payload = {
             "id": str(iid), "application_id": str(BOT_ID), "type": itype, "token": f"itoken-{iid}", "version": 1,
-            "guild_id": guild, "channel_id": str(channel_id), "channel": self.channels[channel_id],
+            "guild_id": guild, "guild": {"id": guild, "features": [], "locale": "en-US"},
+            "channel_id": str(channel_id), "channel": self.channels[channel_id],
             "member": member, "app_permissions": str(EVERYONE_PERMS), "locale": "en-US", "guild_locale": "en-US",
             "entitlements": [], "authorizing_integration_owners": {"0": guild}, "context": 0,
             "attachment_size_limit": 8 * 1024 * 1024, "data": data,
@@ -383,9 +471,17 @@ class FakeDiscord:
         """Invoke a slash command; returns the interaction id. Channel options resolve to the fake's channels."""
         channel_id = channel_id or self.general
         data: dict[str, Any] = {"id": self._command_id(name), "name": name, "type": 1, "options": options or []}
-        resolved = self._resolve_channels(options or [])
+        resolved: dict[str, Any] = {}
+        if channels := self._resolve_channels(options or []):
+            resolved["channels"] = channels
+        if users := self._resolve_users(options or []):
+            # interactions/receiving-and-responding.mdx, Resolved Data Structure: members come without `user`,
+            # `deaf` and `mute`, and every member's user is in `users`
+            resolved["users"] = users
+            resolved["members"] = {i: {k: v for k, v in self.member(u).items() if k not in ("user", "deaf", "mute")}
+                                   for i, u in users.items()}  # fmt: skip
         if resolved:
-            data["resolved"] = {"channels": resolved}
+            data["resolved"] = resolved
         payload = self._interaction(2, data, user=user or self.alice, moderator=moderator, channel_id=channel_id)
         await self.dispatch("INTERACTION_CREATE", payload)
         return str(payload["id"])
@@ -431,6 +527,14 @@ class FakeDiscord:
             if c.get("name") == name:
                 return str(c["id"])
         return "1"
+
+    def _resolve_users(self, options: list[dict[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for opt in options:
+            if opt.get("type") in (6, 9) and str(opt.get("value")) in self.users:  # USER, MENTIONABLE
+                out[str(opt["value"])] = self.users[str(opt["value"])]
+            out.update(self._resolve_users(opt.get("options", [])))
+        return out
 
     def _resolve_channels(self, options: list[dict[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -542,7 +646,9 @@ class FakeDiscord:
 
     async def _history(self, request: web.Request, body: Any, cid: str) -> web.Response:
         limit = int(request.query.get("limit", 50))
-        msgs = sorted((m for m in self.messages.values() if m["channel_id"] == cid), key=lambda m: int(m["id"]))
+        msgs = [m for m in self.messages.values() if m["channel_id"] == cid]
+        msgs += [self.starters[int(cid)]] if int(cid) in self.starters else []
+        msgs.sort(key=lambda m: int(m["id"]))
         if "after" in request.query:
             msgs = [m for m in msgs if int(m["id"]) > int(request.query["after"])][:limit][::-1]
         else:
@@ -552,7 +658,8 @@ class FakeDiscord:
         return _json(msgs)
 
     async def _get_message(self, request: web.Request, body: Any, cid: str, mid: str) -> web.Response:
-        msg = self.messages.get(int(mid))
+        msg = self.starters.get(int(cid)) if cid == mid else None
+        msg = msg or self.messages.get(int(mid))
         return _json(msg) if msg else _json({"message": "Unknown Message", "code": 10008}, 404)
 
     async def _edit_message(self, request: web.Request, body: Any, cid: str, mid: str) -> web.Response:

@@ -7,7 +7,9 @@ Point real praw at it with oauth_url = reddit_url = `fake.base_url`. Routes (tra
     GET  /r/<sub>/new             newest submissions first, same paging
     GET  /comments/<id>[/...]     the comment page: [submission listing, nested comment listing]
     POST /api/comment             thing_id + text: a new comment by `bot_name`, recorded in `posted`
-    GET  /api/info?id=a,b         the things by fullname
+    GET  /api/info?id=a,b         the things by fullname, at most 100 (more: 400, as Reddit refuses them); a
+                                  deleted or removed thing keeps its place with body/selftext "[deleted]" or
+                                  "[removed]" (shape as in praw's cassettes, e.g. TestComment.test_refresh__removed)
     GET  /user/<name>/comments    that author's comments, newest first
 
 Knobs (set any time): `fail(status, times=1, path="")` answers the next N requests whose path starts with `path`
@@ -110,6 +112,24 @@ class FakeReddit:
             "locked": False, "archived": False, "replies": "", "depth": 0,
         }  # fmt: skip
         return f"t1_{cid}"
+
+    def delete(self, fullname: str, *, removed: bool = False) -> None:
+        """The author deletes the item (author and text become "[deleted]"), or moderators remove it (the text
+        becomes "[removed]", the author stays)."""
+        with self.lock:
+            d = self.things[fullname]
+            key = "body" if fullname.startswith("t1_") else "selftext"
+            d[key] = "[removed]" if removed else "[deleted]"
+            if removed:
+                d["removed_by_category"] = "moderator"
+            else:
+                d.update(author="[deleted]", author_fullname=None)
+
+    def edit(self, fullname: str, text: str) -> None:
+        with self.lock:
+            d = self.things[fullname]
+            d["body" if fullname.startswith("t1_") else "selftext"] = text
+            d["edited"] = float(int(time.time()))
 
     def fail(self, status: int, times: int = 1, path: str = "") -> None:
         with self.lock:
@@ -240,7 +260,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return 404, {"message": "Not Found", "error": 404}
             return 200, fake.comment_page(parts[1])
         if method == "GET" and path == "/api/info":
-            ids = [i for i in q.get("id", "").split(",") if i in fake.things]
+            asked = [i for i in q.get("id", "").split(",") if i]
+            if len(asked) > 100:
+                return 400, {"message": "Bad Request", "error": 400}
+            ids = [i for i in asked if i in fake.things]
             return 200, listing([{"kind": i[:2], "data": fake.things[i]} for i in ids])
         if method == "GET" and len(parts) == 3 and parts[0] == "user" and parts[2] == "comments":
             return 200, fake.page(fake._of_kind("t1_", author=parts[1]), "t1", q)
