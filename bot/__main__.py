@@ -12,12 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from bot import __version__
-from bot.errors import ConfigError, CounterpointError
+from bot.errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, ConfigError, CounterpointError
 from bot.settings import load_settings
 
 log = logging.getLogger(__name__)
-
-EXIT_OK, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 2, 3
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:

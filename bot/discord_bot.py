@@ -13,16 +13,25 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import ConfigError, InputError, LLMError, StoreError
+from bot.errors import (
+    ConfigError,
+    CounterpointError,
+    InputError,
+    LLMError,
+    NotAllowed,
+    PlatformUnavailable,
+    StoreError,
+)
 
 if TYPE_CHECKING:
     from bot.app import Resources
-    from bot.models import Decision
+    from bot.models import Decision, Post, Thread
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +49,14 @@ class RedditHook(Protocol):
 
     async def reply(self, decision: Decision) -> str: ...
 
+    async def summarize_url(self, url: str) -> tuple[Thread, list[Post]]:
+        """The thread behind a Reddit URL, oldest first; raises RedditError (one sentence) when Reddit says no."""
+        ...
 
-class NotModerator(app_commands.CheckFailure):
+
+class NotModerator(app_commands.CheckFailure, NotAllowed):
+    """discord.py's check failure, mapped into the core's tree (bot.errors.NotAllowed) at the adapter edge."""
+
     def __init__(self) -> None:
         super().__init__("This is for moderators: it needs Manage Server or the moderator role.")
 
@@ -256,3 +271,24 @@ class CounterpointBot(commands.AutoShardedBot):
             await super().close()
         finally:
             self.endpoints.restore()
+
+
+def quiet_voice_warnings() -> None:
+    """A text-only bot: no voice, so no PyNaCl or davey warning at start-up."""
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
+
+
+def discord_failure(exc: BaseException) -> CounterpointError | None:
+    """discord.py's and aiohttp's exceptions mapped into the core's tree with one sentence a user can act on;
+    None for anything else (a bug: the caller logs it with its traceback)."""
+    if isinstance(exc, discord.LoginFailure):
+        return ConfigError("Discord refused DISCORD_TOKEN; copy a fresh token from the Developer Portal.")
+    if isinstance(exc, discord.PrivilegedIntentsRequired):
+        return ConfigError(
+            "enable Message Content Intent (Developer Portal > your application > Bot > Privileged Gateway "
+            "Intents) and start again."
+        )
+    if isinstance(exc, OSError | aiohttp.ClientError | TimeoutError | discord.GatewayNotFound | discord.HTTPException):
+        return PlatformUnavailable(f"cannot reach Discord ({exc or type(exc).__name__}); check the network connection.")
+    return None

@@ -29,6 +29,10 @@ class NotAllowed(CounterpointError):
     exit_code = EXIT_USAGE
 
 
+class PlatformUnavailable(CounterpointError):
+    """Discord (or another platform) cannot be reached: the network or the service is down."""
+
+
 class StoreError(CounterpointError):
     """The database could not do what was asked (locked, disk full, corrupt)."""
 

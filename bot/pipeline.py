@@ -20,8 +20,6 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MODES = {"discord": ("off", "shadow", "reply"), "reddit": ("off", "queue", "reply")}
-
 
 class DetectorLike(Protocol):
     async def detect(self, text: str, *, parent: str | None = None) -> Verdict: ...

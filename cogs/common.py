@@ -7,9 +7,8 @@ import logging
 from typing import TYPE_CHECKING, Any, cast
 
 import discord
-from discord import app_commands
 
-from bot.discord_bot import NotModerator, report
+from bot.discord_bot import report
 from bot.models import Post
 from bot.summary.exports import is_reply_reference, render_mentions, speech_kind, with_forward
 
@@ -105,15 +104,6 @@ async def is_moderator(interaction: discord.Interaction[Any]) -> bool:
     bot = bot_of(interaction)
     role = (await guild_config(bot, str(interaction.guild.id))).get("mod_role") or bot.settings.discord.mod_role
     return bool(role) and any(str(r.id) == role or r.name == role for r in user.roles)
-
-
-def moderator_only() -> Any:
-    async def predicate(interaction: discord.Interaction[Any]) -> bool:
-        if await is_moderator(interaction):
-            return True
-        raise NotModerator()
-
-    return app_commands.check(predicate)
 
 
 async def channel_by_id(bot: CounterpointBot, channel_id: str) -> discord.abc.Messageable | None:

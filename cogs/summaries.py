@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import InputError
+from bot.errors import InputError, RedditError
 from bot.models import Post, Thread, utcnow
 from bot.summary.exports import is_reddit_url
 
@@ -23,7 +23,7 @@ from .common import NONE, message_to_post
 from .render import summary_pieces
 
 if TYPE_CHECKING:
-    from bot.discord_bot import CounterpointBot
+    from bot.discord_bot import CounterpointBot, RedditHook
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +43,15 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
     return (now or utcnow()) - timedelta(**{_UNITS[m.group(2).lower()]: int(m.group(1))})
 
 
-async def fetch_reddit_thread(reddit: Any, url: str) -> tuple[Thread, list[Post]]:
+async def fetch_reddit_thread(reddit: RedditHook | None, url: str) -> tuple[Thread, list[Post]]:
     """Through the Reddit front door's `summarize_url(url) -> (Thread, [Post])`; its failures become one sentence."""
     if not is_reddit_url(url):
         raise InputError("That is not a Reddit thread URL (https://www.reddit.com/r/<sub>/comments/<id>/...).")
-    fetch = getattr(reddit, "summarize_url", None)
-    if fetch is None:
+    if reddit is None:
         raise InputError("Reddit is not configured on this bot.")
     try:
-        thread, posts = await fetch(url)
-    except Exception as exc:  # the Reddit adapter's own errors (str() is one sentence), told to the user
+        thread, posts = await reddit.summarize_url(url)
+    except RedditError as exc:  # str() is one sentence, told to the user
         log.warning("Reddit thread %s: %s", url, exc)
         raise InputError(f"Reddit did not give me that thread: {str(exc)[:300]}") from exc
     return thread, posts

@@ -13,9 +13,11 @@ import pytest
 
 from bot.__main__ import main
 from bot.errors import LLMBadResponse, LLMUnavailable
-from bot.framing.detector import Detector, lexical_verdict, prefilter, verdict_to_dict
+from bot.framing.detector import Detector
 from bot.framing.judge import POST_CHARS, FramingPrompt, exact_quote
+from bot.framing.lexical import lexical_verdict, prefilter
 from bot.llm.client import LLMClient
+from bot.serialize import verdict_to_dict
 from bot.settings import Settings, load_settings, resource_path
 from tests.fakes.fake_llm import fake_llm_fixture, llm_settings, unused_base_url  # noqa: F401  (fixture)
 from tests.fakes.framing_kit import DEV_DATA, StubLLM, dev_rows, keyword_judge, post_of, threaded_fake_llm

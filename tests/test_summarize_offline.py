@@ -10,9 +10,10 @@ import pytest
 
 import bot.summary.extractive as extractive
 from bot.llm.client import LLMClient
+from bot.summary.exports import load_export
 from bot.summary.extractive import extractive_summary
 from bot.summary.format import render_summary_text
-from bot.summary.summarizer import OFFLINE_NOTE, Summarizer, load_export
+from bot.summary.summarizer import OFFLINE_NOTE, Summarizer
 from tests.fakes.fake_llm import unused_base_url
 from tests.fakes.summary_kit import make_settings, thread
 

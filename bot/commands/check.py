@@ -8,12 +8,11 @@ import sys
 from contextlib import AsyncExitStack
 from typing import Any
 
-from bot.errors import LLMUnavailable
-from bot.framing.detector import Detector, verdict_to_dict
+from bot.errors import EXIT_USAGE, LLMUnavailable
+from bot.framing.detector import Detector
 from bot.models import Verdict
+from bot.serialize import verdict_to_dict
 from bot.settings import Settings
-
-EXIT_USAGE = 2
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:

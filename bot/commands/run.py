@@ -14,16 +14,13 @@ import signal
 import sys
 from typing import Any
 
-import aiohttp
-import discord
-
 from bot.app import Resources, build_resources, retention_loop
-from bot.discord_bot import CounterpointBot
+from bot.discord_bot import CounterpointBot, discord_failure, quiet_voice_warnings
+from bot.errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, CounterpointError
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 2, 3
 DRAIN_SECONDS = 5.0
 NOTHING_TO_RUN = (
     "counterpoint run: neither Discord nor Reddit has credentials, so there is nothing to start.",
@@ -66,9 +63,7 @@ async def _serve(resources: Resources, stop: asyncio.Event) -> int:
     reddit = reddit_door(resources, notify, on_queued) if settings.has_reddit else None
     jobs: dict[str, asyncio.Task[Any]] = {}
     if settings.has_discord and settings.discord_token is not None:
-        # a text-only bot: no voice, so no PyNaCl or davey warning at start-up
-        discord.VoiceClient.warn_nacl = False
-        discord.VoiceClient.warn_dave = False
+        quiet_voice_warnings()
         bot = CounterpointBot(resources, reddit=reddit)
         jobs["discord"] = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()), name="discord")
     if reddit is not None:
@@ -126,23 +121,15 @@ def _exit_code(jobs: dict[str, asyncio.Task[Any]]) -> int:
     """A front door ended by itself: say why in one sentence."""
     for name, task in jobs.items():
         exc = task.exception() if task.done() and not task.cancelled() else None
-        if isinstance(exc, discord.LoginFailure):
-            print("counterpoint run: Discord refused DISCORD_TOKEN; copy a fresh token from the Developer Portal.",
-                  file=sys.stderr)  # fmt: skip
-            return EXIT_USAGE
-        if isinstance(exc, discord.PrivilegedIntentsRequired):
-            print("counterpoint run: enable Message Content Intent (Developer Portal > your application > Bot > "
-                  "Privileged Gateway Intents) and start again.", file=sys.stderr)  # fmt: skip
-            return EXIT_USAGE
-        if isinstance(exc, OSError | aiohttp.ClientError | TimeoutError | discord.GatewayNotFound):
-            # the network (or the platform) is down: something a user meets, not a bug, so no traceback
-            log.debug("%s could not connect", name, exc_info=exc)
-            print(f"counterpoint run: cannot reach {name.capitalize()} ({exc or type(exc).__name__}); check the "
-                  "network connection and start again.", file=sys.stderr)  # fmt: skip
-            return EXIT_UNAVAILABLE
-        if exc is not None:
-            log.error("%s stopped with an error", name, exc_info=exc)
-            print(f"counterpoint run: {name} stopped: {exc}", file=sys.stderr)
-            return EXIT_UNAVAILABLE
+        if exc is None:
+            continue
+        known = discord_failure(exc) if name == "discord" else exc if isinstance(exc, CounterpointError) else None
+        if known is not None:
+            log.debug("%s stopped", name, exc_info=exc)  # something a user meets, not a bug: no traceback
+            print(f"counterpoint run: {known}", file=sys.stderr)
+            return known.exit_code
+        log.error("%s stopped with an error", name, exc_info=exc)
+        print(f"counterpoint run: {name} stopped: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     print("counterpoint run: the front doors stopped by themselves.", file=sys.stderr)
     return EXIT_UNAVAILABLE

@@ -6,35 +6,29 @@ from __future__ import annotations
 import argparse
 import sys
 
-import aiohttp
-import discord
-
 from bot.app import build_resources
-from bot.discord_bot import CounterpointBot
+from bot.discord_bot import CounterpointBot, discord_failure, quiet_voice_warnings
+from bot.errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE
 from bot.settings import Settings
-
-EXIT_OK, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 2, 3
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.has_discord or settings.discord_token is None:
         print("counterpoint sync: set DISCORD_TOKEN (the bot's token) to register its slash commands.", file=sys.stderr)
         return EXIT_USAGE
-    discord.VoiceClient.warn_nacl = False  # a text-only bot: no voice warnings
-    discord.VoiceClient.warn_dave = False
+    quiet_voice_warnings()
     async with build_resources(settings) as resources:
         bot = CounterpointBot(resources)
         bot.force_sync = True
         try:
             async with bot:
                 await bot.login(settings.discord_token.get_secret_value())  # runs setup_hook, which syncs
-        except discord.LoginFailure:
-            print("counterpoint sync: Discord refused DISCORD_TOKEN; copy a fresh token from the Developer Portal.",
-                  file=sys.stderr)  # fmt: skip
-            return EXIT_USAGE
-        except (OSError, aiohttp.ClientError, TimeoutError, discord.HTTPException) as exc:
-            print(f"counterpoint sync: cannot reach Discord ({exc}); check the network connection.", file=sys.stderr)
-            return EXIT_UNAVAILABLE
+        except Exception as exc:
+            known = discord_failure(exc)
+            if known is None:
+                raise
+            print(f"counterpoint sync: {known}", file=sys.stderr)
+            return known.exit_code
         if not bot.synced:  # the reason is in the log line above
             print("counterpoint sync: Discord did not accept the commands; see the warning above.", file=sys.stderr)
             return EXIT_UNAVAILABLE

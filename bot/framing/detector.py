@@ -18,10 +18,7 @@ from bot.errors import LLMError
 from bot.framing.judge import VERDICT_SCHEMA, FramingPrompt, verdict_from_reply
 from bot.framing.lexical import contest_cue, lexical_verdict, prefilter
 from bot.models import PrefilterResult, Verdict
-from bot.serialize import verdict_to_dict  # one JSON shape for verdicts: CLI, store, Discord
 from bot.settings import Settings
-
-__all__ = ["Detector", "lexical_verdict", "prefilter", "verdict_to_dict"]
 
 log = logging.getLogger(__name__)
 

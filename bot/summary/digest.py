@@ -1,8 +1,7 @@
 """Moderator digest over a period: activity per thread, short summaries of the busiest threads, framing detections
 and what the bot did about each, votes on its replies, items waiting for review. Rendered as Discord-sized text.
 
-The store queries it needs are described by `DigestStore`; `framing_detections` is requested from the store
-(see notes/store-requests.md) and the digest says so, instead of failing, while a store lacks it.
+The store queries it needs are described by `DigestStore`.
 """
 
 from __future__ import annotations
@@ -39,6 +38,9 @@ class DigestStore(Protocol):
     async def pending_reviews(self, limit: int = 50) -> list[dict[str, Any]]: ...
     async def stats(self, *, since: datetime | None = None, guild_id: str | None = None) -> dict[str, Any]: ...
     async def watched(self, guild_id: str | None = None) -> list[tuple[str, str]]: ...
+    async def framing_detections(
+        self, since: datetime, until: datetime, *, guild_id: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,6 @@ class Digest:
     votes_down: int
     pending: tuple[dict[str, Any], ...]
     notes: tuple[str, ...] = ()  # parts that could not be gathered, said plainly
-    detections_listed: bool = True  # False while the store cannot list detections
 
 
 async def build_digest(
@@ -104,7 +105,6 @@ async def build_digest(
         votes_down=int(stats.get("votes_down", 0)),
         pending=tuple(pending),
         notes=tuple(notes),
-        detections_listed=hasattr(store, "framing_detections"),
     )
 
 
@@ -139,11 +139,7 @@ async def _summarize(store: DigestStore, summarizer: Summarizer, thread: Thread)
 async def _detections(
     store: DigestStore, since: datetime, until: datetime, guild_id: str | None, notes: list[str]
 ) -> list[Detection]:
-    query = getattr(store, "framing_detections", None)
-    if query is None:
-        notes.append("Framing detections are not listed: this store has no framing_detections query yet.")
-        return []
-    rows = await query(since, until, guild_id=guild_id, limit=100)
+    rows = await store.framing_detections(since, until, guild_id=guild_id, limit=100)
     return [_detection(r) for r in rows]
 
 
@@ -222,7 +218,7 @@ def _n(count: int, noun: str) -> str:
 
 
 def _detections_lines(d: Digest, cite: Callable[[str], str]) -> list[str]:
-    lines = [f"__Framing detections__: {len(d.detections) if d.detections_listed else 'not available'}"]
+    lines = [f"__Framing detections__: {len(d.detections)}"]
     for det in d.detections[:MAX_DETECTIONS_LISTED]:
         votes = f" (+{det.votes_up}/-{det.votes_down})" if det.votes_up or det.votes_down else ""
         lines.append(

@@ -107,10 +107,6 @@ def content_hash(posts: Iterable[Post]) -> str:
     return h.hexdigest()
 
 
-def summary_ids(summary: Summary) -> set[str]:
-    return {i for name in SECTIONS for item in getattr(summary, name) for i in item.source_ids}
-
-
 def render_items(summary: Summary, refs: Refs) -> str:
     """Compact form fed back to the model (reduce/update): `section:` then `- text [ref, ref]` lines."""
     lines: list[str] = []

@@ -15,15 +15,13 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.errors import ConfigError, LLMError, StoreError, SummaryModelFailed
 from bot.models import Post, Summary
 from bot.settings import Settings
 from bot.summary.budget import Budget, Budgeter, chunk_ranges
-from bot.summary.exports import load_export
 from bot.summary.extractive import extractive_summary
 from bot.summary.format import (
     SUMMARY_SCHEMA,
@@ -35,16 +33,9 @@ from bot.summary.format import (
     parse_summary,
     posts_block,
     render_items,
-    render_summary_text,
 )
 
-if TYPE_CHECKING:
-    from bot.summary.digest import Digest, DigestStore
-
 log = logging.getLogger(__name__)
-
-# INTERFACES.md names these as bot.summary.summarizer's; they live in bot.summary.exports and bot.summary.format
-__all__ = ["Progress", "Summarizer", "load_export", "render_summary_text"]
 
 Progress = Callable[[str, int, int], None]  # (stage: "map" | "reduce" | "update", done, total)
 Job = tuple[str, str, Refs]  # (prompt kind, data for the user message, the refs it shows)
@@ -83,13 +74,6 @@ class Summarizer:
         if not summary.partial:
             await self._save(posts, summary)
         return summary
-
-    async def digest(
-        self, store: DigestStore, *, since: datetime, until: datetime, guild_id: str | None = None
-    ) -> Digest:
-        from bot.summary.digest import build_digest
-
-        return await build_digest(store, self, since=since, until=until, guild_id=guild_id)
 
     def budget(self) -> Budget:
         return self.tokens.budget()
