@@ -8,6 +8,10 @@ checkpoint at all (first run) the existing items are skipped and only the newest
 
 A 403 on a subreddit disables it (`reddit:<sub>:disabled` = reason) and tells the moderators once; other Reddit
 errors back off exponentially per subreddit and never stop the loop.
+
+Limits (the pipeline applies them: per-submission cooldown, per-subreddit hourly cap, per-author limits): framing
+posts past the moderators' limits are not queued; after each pass over a subreddit the moderators get ONE line
+per author for them, and no second line for the same author and subreddit within the hour.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ Notify = Callable[[str], Awaitable[None]]
 OnQueued = Callable[[Decision], Awaitable[None]]
 KINDS = ("submissions", "comments")  # submissions first, so a new thread's text is stored before its comments
 MAX_BACKOFF = 900.0
+FLOOD_WINDOW = 3600.0  # one flood line per author and subreddit per hour
 
 
 class ClientLike(Protocol):
@@ -80,6 +85,7 @@ class RedditDoor:
         self._resume_at: dict[str, float] = {}
         self._sending: set[str] = set()
         self._told: set[str] = set()
+        self._floods: dict[tuple[str, str], list[float | int | str]] = {}  # (sub, author) -> [start, count, told]
         self.cycles = 0  # completed passes over the subreddits (tests and health checks read it)
 
     # --- the watcher ----------------------------------------------------------------------------------------------
@@ -102,6 +108,7 @@ class RedditDoor:
                     break
                 if sub not in self._disabled and self._resume_at.get(sub, 0.0) <= loop.time():
                     await self._cycle(sub)
+                    await self._report_floods(sub)
             self.cycles += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.settings.reddit.poll_seconds)
@@ -165,8 +172,26 @@ class RedditDoor:
                 await self._reply_quietly(decision)
             elif decision.action == "queue" and self._on_queued is not None:
                 await self._on_queued(decision)
+            elif decision.extra.get("flood"):
+                self._flooded(sub, post)
         except Exception:
             log.exception("Reddit: handling %s failed", post.post_id)
+
+    def _flooded(self, sub: str, post: Post) -> None:
+        now = asyncio.get_running_loop().time()
+        key = (sub, post.author_name or post.author_id)
+        flood = self._floods.get(key)
+        if flood is None or now - float(flood[0]) > FLOOD_WINDOW:
+            flood = self._floods[key] = [now, 0, ""]
+        flood[1] = int(flood[1]) + 1
+
+    async def _report_floods(self, sub: str) -> None:
+        """One line per author whose framing posts were not queued in this pass (and none told this hour)."""
+        for (where, author), flood in list(self._floods.items()):
+            if where != sub or flood[2]:
+                continue
+            flood[2] = "told"
+            await self._tell(f"{flood[1]} more framing posts from u/{author} in r/{sub} were not queued: flood limit.")
 
     async def _opt_out(self, post: Post) -> None:
         if post.author_is_bot or post.author_id in ("", "[deleted]"):
