@@ -159,6 +159,7 @@ class RedditSettings(_Section):
     oauth_url: HttpUrl = "https://oauth.reddit.com"
     reddit_url: HttpUrl = "https://www.reddit.com"
     cooldown_seconds: int = Field(3600, ge=0)
+    hourly_cap: int = Field(6, ge=0)
     poll_seconds: float = Field(5.0, gt=0)
 
 
@@ -183,6 +184,16 @@ class SummarizeSettings(_Section):
     digest_threads: int = Field(5, ge=1)
 
 
+class LimitsSettings(_Section):
+    """Limits on everything the bot does unasked, on both platforms, per author and per server/subreddit."""
+
+    user_replies_per_hour: int = Field(2, ge=0)
+    user_reviews_per_hour: int = Field(4, ge=0)
+    reviews_per_hour: int = Field(20, ge=0)
+    review_merge_seconds: int = Field(900, ge=0)
+    user_model_calls_per_hour: int = Field(20, ge=0)
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -203,6 +214,7 @@ class Settings(BaseSettings):
     framing: FramingSettings = FramingSettings()
     counterpoint: CounterpointSettings = CounterpointSettings()
     summarize: SummarizeSettings = SummarizeSettings()
+    limits: LimitsSettings = LimitsSettings()
     logging: LoggingSettings = LoggingSettings()
 
     # secrets and identities under their conventional names, never in the TOML

@@ -20,10 +20,11 @@ from bot.models import utcnow
 
 from .common import NONE, guild_config, is_moderator, reddit_home
 from .render import review_embed, stats_embed
-from .review import Announcer, ReviewButton, review_view
+from .review import CURSOR, Announcer, ReviewButton, review_view
 
 if TYPE_CHECKING:
     from bot.discord_bot import CounterpointBot
+    from bot.models import Post
 
 log = logging.getLogger(__name__)
 MOD_PERMS = discord.Permissions(manage_guild=True)
@@ -50,6 +51,7 @@ class Moderation(commands.Cog):
 
     async def cog_unload(self) -> None:
         self.review_tick.cancel()
+        await self.announcer.aclose()
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         if await is_moderator(interaction):
@@ -179,7 +181,20 @@ class Moderation(commands.Cog):
 
     @commands.Cog.listener()
     async def on_counterpoint_review(self, review_id: int) -> None:
+        """An item was queued, or a post joined an item already posted (then its message is refreshed)."""
+        announced = int(await self.bot.resources.store.get_checkpoint(CURSOR) or 0)
+        if 0 < review_id <= announced:
+            self.announcer.touch(review_id)
         await self.announcer.announce_pending()
+
+    @commands.Cog.listener()
+    async def on_counterpoint_review_changed(self, review_id: int) -> None:
+        """A post of a pending item was edited: its message shows the new text."""
+        self.announcer.touch(review_id)
+
+    @commands.Cog.listener()
+    async def on_counterpoint_flood(self, post: Post) -> None:
+        self.announcer.flooded(post)
 
     @tasks.loop(seconds=REVIEW_POLL_SECONDS)
     async def review_tick(self) -> None:

@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from .common import NONE
 from .render import mydata_pieces
+from .review import neutralize
 
 if TYPE_CHECKING:
     from bot.discord_bot import CounterpointBot
@@ -55,28 +56,48 @@ class Privacy(commands.Cog):
     @mydata.command(name="forget")
     async def mydata_forget(self, interaction: discord.Interaction[Any]) -> None:
         """Erase every message, name and vote the bot stored about you."""
-        erased = await self.bot.resources.store.forget_author("discord", str(interaction.user.id))
-        log.info("forgot the stored data of a user on request (%d messages)", erased)
-        await self._say(
-            interaction,
-            f"Erased the text of {erased} stored messages, your name and your votes. Use /optout to stop new ones.",
+        store, uid = self.bot.resources.store, str(interaction.user.id)
+        quoting = await store.bot_messages_of_author("discord", uid)  # before forget_author unlinks their posts
+        if quoting:
+            await interaction.response.defer(ephemeral=True)  # rewriting the moderators' messages takes a moment
+        erased = await store.forget_author("discord", uid)
+        rewritten = await neutralize(self.bot, quoting) if quoting else 0
+        log.info("forgot the stored data of a user on request (%d messages, %d bot messages)", erased, rewritten)
+        note = f" {rewritten} of the bot's messages to moderators that quoted you were rewritten." if rewritten else ""
+        text = (
+            f"Erased the text of {erased} stored messages, your name and your votes.{note} Use /optout to stop new "
+            "ones."
         )
+        if quoting:
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NONE)
+        else:
+            await self._say(interaction, text)
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         content = payload.data.get("content")
-        if content is not None:
-            await self.bot.resources.store.edit_post("discord", str(payload.message_id), content)
+        store, post_id = self.bot.resources.store, str(payload.message_id)
+        if content is not None and await store.edit_post("discord", post_id, content):
+            for review_id in await store.reviews_of_post("discord", post_id):
+                self.bot.dispatch("counterpoint_review_changed", review_id)  # its message shows the new text
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
-        if await self.bot.resources.store.delete_post("discord", str(payload.message_id)):
+        store, post_id = self.bot.resources.store, str(payload.message_id)
+        quoting = await store.bot_messages_quoting("discord", [post_id])
+        if await store.delete_post("discord", post_id):
             log.info("deleted message %s removed from the store", payload.message_id)
+        if quoting:
+            await neutralize(self.bot, quoting)
 
     @commands.Cog.listener()
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
-        removed = await self.bot.resources.store.delete_posts("discord", [str(i) for i in payload.message_ids])
+        store, ids = self.bot.resources.store, [str(i) for i in payload.message_ids]
+        quoting = await store.bot_messages_quoting("discord", ids)
+        removed = await store.delete_posts("discord", ids)
         log.info("bulk delete: %d stored messages removed", removed)
+        if quoting:
+            await neutralize(self.bot, quoting)
 
     async def _say(self, interaction: discord.Interaction[Any], text: str) -> None:
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)

@@ -1,27 +1,41 @@
 """The review queue in the moderators' channel: each queued item (Discord or Reddit) is posted once with Approve /
 Reject buttons. The buttons carry the review id in their custom_id (a DynamicItem registered at start-up), so they
-work on messages posted before a restart."""
+work on messages posted before a restart.
+
+Every message posted here is recorded with the posts it quotes (store.remember_bot_message), so forgetting an
+author or editing a post can find it. Posts that join a pending item (same thread, within the merge window) and
+edits of its posts refresh the item's message, at most once per REFRESH_SECONDS. A flood (posts past the
+moderators' limits) becomes ONE line per author and channel per hour, edited as the count grows."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.discord_bot import report, tell
+from bot.text.clean import quote
+from bot.text.limits import clip
 
-from .common import NONE, bot_of, is_moderator, mod_channel
-from .render import decided_embed, review_embed
+from .common import NONE, bot_of, channel_by_id, is_moderator, mod_channel
+from .render import decided_embed, fit_embed, review_embed
 from .replies import deliver_reply
 
 if TYPE_CHECKING:
     from bot.discord_bot import CounterpointBot
-    from bot.models import Decision
+    from bot.models import Decision, Post
 
 log = logging.getLogger(__name__)
 CURSOR = "discord:reviews_announced"  # checkpoint: the highest review id already posted to a moderator channel
+REFRESH_SECONDS = 2.0  # a review message is edited at most this often while posts join its item
+FLOOD_SECONDS = 3.0  # a flood line is posted (or updated) this long after the first dropped post
+FLOOD_WINDOW = 3600.0  # one flood line per author and channel per hour
+REMOVED = "(removed at the author's request)"
+LISTED = 5  # merged posts quoted in a review message; the rest are counted
 
 
 class ReviewButton(
@@ -66,11 +80,20 @@ async def decide(interaction: discord.Interaction[Any], action: str, review_id: 
         outcome = f"Rejected by {who.display_name}." if done else "Already decided by another moderator."
     else:
         decision = await pipeline.approve(review_id, str(who.id))
+        if decision is not None and decision.action == "ignore":
+            # the post was edited and no longer frames (or could not be judged): nothing is posted
+            outcome = (
+                f"Approved by {who.display_name}, but nothing was posted: the post was edited and no longer frames "
+                "the topic."
+                if decision.reason == "no longer frames"
+                else f"Approved by {who.display_name}, but nothing was posted: the post could not be judged again."
+            )
+            return await _close(interaction, outcome, review_id)
         outcome = await _post_approved(bot, decision, who.display_name)
         if decision is not None and await pipeline.approval_failed(decision):
             # nothing went out: the item is pending again and keeps its buttons
             return await tell(interaction, f"{outcome} It is back in the queue; approve it again to retry.")
-    await _close(interaction, outcome)
+    await _close(interaction, outcome, review_id)
 
 
 async def _post_approved(bot: CounterpointBot, decision: Decision | None, who: str) -> str:
@@ -91,10 +114,14 @@ async def _post_approved(bot: CounterpointBot, decision: Decision | None, who: s
     return f"Approved by {who}: reply posted on Reddit."
 
 
-async def _close(interaction: discord.Interaction[Any], outcome: str) -> None:
-    """The review message keeps its content, loses its buttons and says what happened."""
+async def _close(interaction: discord.Interaction[Any], outcome: str, review_id: int) -> None:
+    """The review message loses its buttons and says what happened; its content is rendered again from the store,
+    so it shows the post as it is now (edited text, removed posts gone)."""
     message = interaction.message
     embed = message.embeds[0] if message is not None and message.embeds else discord.Embed()
+    item = await bot_of(interaction).resources.store.get_review(review_id)
+    if item is not None:
+        embed = await item_embed(bot_of(interaction), item)
     try:
         await interaction.edit_original_response(embed=decided_embed(embed, outcome), view=None)
     except discord.HTTPException as exc:
@@ -102,12 +129,47 @@ async def _close(interaction: discord.Interaction[Any], outcome: str) -> None:
     await tell(interaction, outcome)
 
 
-class Announcer:
-    """Posts new pending reviews to the right moderator channel, each once (a checkpoint survives restarts)."""
+async def item_embed(bot: CounterpointBot, item: dict[str, Any]) -> discord.Embed:
+    """A review item as it is now: its post and counterpoint, and the posts of the thread that joined it."""
+    embed = review_embed(item)
+    merged = await bot.resources.store.review_posts(int(item["id"]))
+    if merged:
+        lines = [f"• {quote(p.author_name or 'someone')}: “{clip(quote(p.text), 120)}”" for p in merged[:LISTED]]
+        if len(merged) > LISTED:
+            lines.append(f"… and {len(merged) - LISTED} more")
+        embed.add_field(name=f"Also in this thread ({len(merged)} more posts)", value="\n".join(lines), inline=False)
+    return fit_embed(embed)
 
-    def __init__(self, bot: CounterpointBot) -> None:
-        self.bot = bot
-        self._lock = asyncio.Lock()
+
+def _quoted(item: dict[str, Any], merged: list[Post]) -> list[tuple[str, str]]:
+    return [(str(item["platform"]), str(item["post_id"])), *((p.platform, p.post_id) for p in merged)]
+
+
+@dataclass
+class Flood:
+    guild_id: str
+    channel_id: str
+    author: str
+    first_post: tuple[str, str]
+    started: float
+    count: int = 0
+    message: discord.Message | None = None
+    scheduled: bool = False
+
+
+@dataclass
+class Announcer:
+    """Posts new pending reviews to the right moderator channel, each once (a checkpoint survives restarts);
+    refreshes the messages of items that changed; reports floods in one line each."""
+
+    bot: CounterpointBot
+    refresh_seconds: float = REFRESH_SECONDS
+    flood_seconds: float = FLOOD_SECONDS
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _dirty: set[int] = field(default_factory=set)
+    _refresher: asyncio.Task[None] | None = None
+    _floods: dict[tuple[str, str, str], Flood] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def announce_pending(self) -> int:
         store, posted = self.bot.resources.store, 0
@@ -128,9 +190,138 @@ class Announcer:
         if channel is None:
             log.info("review #%s stays in the queue: no moderator channel for it", item["id"])
             return 0
+        store = self.bot.resources.store
+        merged = await store.review_posts(int(item["id"]))
+        embed = await item_embed(self.bot, item)
         try:
-            await channel.send(embed=review_embed(item), view=review_view(int(item["id"])), allowed_mentions=NONE)
+            sent = await channel.send(embed=embed, view=review_view(int(item["id"])), allowed_mentions=NONE)
         except discord.HTTPException as exc:
             log.warning("could not post review #%s: %s", item["id"], exc)
             return 0
+        await store.remember_bot_message(
+            "discord",
+            str(sent.id),
+            str(sent.channel.id),
+            _quoted(item, merged),
+            kind="review",
+            review_id=int(item["id"]),
+        )
         return 1
+
+    # --- refreshing posted items --------------------------------------------------------------------------------
+    def touch(self, review_id: int) -> None:
+        """The item changed (a post joined it, or one of its posts was edited): refresh its message soon."""
+        self._dirty.add(review_id)
+        if self._refresher is None or self._refresher.done():
+            self._refresher = asyncio.create_task(self._refresh_later(), name="review-refresh")
+
+    async def _refresh_later(self) -> None:
+        await asyncio.sleep(self.refresh_seconds)
+        while self._dirty:
+            review_id = self._dirty.pop()
+            try:
+                await self.refresh(review_id)
+            except Exception:  # one message failing to refresh must not stop the others
+                log.exception("refreshing review #%s failed", review_id)
+
+    async def refresh(self, review_id: int) -> int:
+        """Edit the posted messages of a review item to show it as it is now; returns messages edited."""
+        store = self.bot.resources.store
+        messages = await store.bot_messages_of_review(review_id)
+        item = await store.get_review(review_id)
+        if not messages or item is None:
+            return 0
+        merged = await store.review_posts(review_id)
+        embed = await item_embed(self.bot, item)
+        pending = item.get("status") == "pending"
+        edited = 0
+        for ref in messages:
+            channel = await channel_by_id(self.bot, str(ref["channel_id"]))
+            if channel is None or not hasattr(channel, "get_partial_message"):
+                continue
+            try:
+                msg = channel.get_partial_message(int(ref["message_id"]))
+                if pending:
+                    await msg.edit(embed=embed, view=review_view(review_id), allowed_mentions=NONE)
+                else:
+                    await msg.edit(embed=embed)
+            except discord.HTTPException as exc:
+                log.warning("could not refresh review #%s: %s", review_id, exc)
+                continue
+            edited += 1
+            await store.remember_bot_message(
+                "discord", str(ref["message_id"]), str(ref["channel_id"]), _quoted(item, merged), kind="review",
+                review_id=review_id,
+            )  # fmt: skip
+        return edited
+
+    # --- floods ---------------------------------------------------------------------------------------------------
+    def flooded(self, post: Post) -> None:
+        """A framing post was not queued (the moderators' limits): count it into its flood's one line."""
+        key = (post.guild_id, post.author_id, post.channel_id)
+        now = time.monotonic()
+        flood = self._floods.get(key)
+        if flood is None or now - flood.started > FLOOD_WINDOW:
+            flood = self._floods[key] = Flood(
+                post.guild_id, post.channel_id, post.author_name or "someone", (post.platform, post.post_id), now
+            )
+        flood.count += 1
+        if not flood.scheduled:
+            flood.scheduled = True
+            task = asyncio.create_task(self._report_flood(flood), name="flood-line")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _report_flood(self, flood: Flood) -> None:
+        await asyncio.sleep(self.flood_seconds)
+        flood.scheduled = False
+        text = (
+            f"{flood.count} more framing posts from {quote(flood.author)} in <#{flood.channel_id}> were not queued: "
+            "flood limit."
+        )
+        try:
+            if flood.message is not None:
+                await flood.message.edit(content=text, allowed_mentions=NONE)
+                return
+            channel = await mod_channel(self.bot, flood.guild_id)
+            if channel is None:
+                log.warning("%s (no moderator channel)", text)
+                return
+            flood.message = await channel.send(text, allowed_mentions=NONE)
+            await self.bot.resources.store.remember_bot_message(
+                "discord", str(flood.message.id), str(flood.message.channel.id), [flood.first_post], kind="flood"
+            )
+        except discord.HTTPException as exc:
+            log.warning("could not tell the moderators about a flood: %s", exc)
+
+    async def aclose(self) -> None:
+        for task in [*self._tasks, *([self._refresher] if self._refresher else [])]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *([self._refresher] if self._refresher else []), return_exceptions=True)
+
+
+async def neutralize(bot: CounterpointBot, messages: list[dict[str, Any]]) -> int:
+    """The bot's own messages that quoted removed words: a still-pending review item whose other posts remain is
+    shown again without them; every other message becomes REMOVED, with no embed and no buttons. Returns the
+    messages rewritten; what they quoted is forgotten either way."""
+    store, rewritten = bot.resources.store, []
+    announcer = getattr(bot.get_cog("Moderation"), "announcer", None)
+    for ref in messages:
+        review_id = int(ref.get("review_id") or 0)
+        item = await store.get_review(review_id) if review_id else None
+        if item is not None and item.get("status") == "pending" and announcer is not None:
+            await announcer.refresh(review_id)  # shown again without the removed posts; still quotes the others
+            continue
+        channel = await channel_by_id(bot, str(ref["channel_id"]))
+        if channel is None or not hasattr(channel, "get_partial_message"):
+            continue
+        try:
+            await channel.get_partial_message(int(ref["message_id"])).edit(
+                content=REMOVED, embeds=[], view=None, allowed_mentions=NONE
+            )
+        except discord.HTTPException as exc:
+            log.warning("could not rewrite message %s: %s", ref["message_id"], exc)
+            continue
+        rewritten.append(str(ref["message_id"]))
+    await store.forget_bot_messages("discord", rewritten)
+    return len(rewritten)

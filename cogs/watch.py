@@ -127,8 +127,12 @@ class Watcher(commands.Cog):
         elif decision.action == "shadow":
             await self._shadow(decision)
         elif decision.action == "queue":
-            # the moderation cog posts it to the moderators' channel with Approve / Reject
+            # the moderation cog posts it to the moderators' channel with Approve / Reject (or, when the post joined
+            # an item already posted, refreshes that message)
             self.bot.dispatch("counterpoint_review", int(decision.extra.get("review_id", 0)))
+        elif decision.extra.get("flood"):
+            # past the moderators' limits: counted into one line to the moderators, not queued
+            self.bot.dispatch("counterpoint_flood", decision.post)
 
     async def _shadow(self, decision: Decision) -> None:
         pipeline, post = self.bot.resources.pipeline, decision.post
@@ -144,6 +148,9 @@ class Watcher(commands.Cog):
             await pipeline.failed(decision)
             return
         await pipeline.sent(decision, str(sent.id))
+        await self.bot.resources.store.remember_bot_message(
+            "discord", str(sent.id), str(sent.channel.id), [(post.platform, post.post_id)], kind="shadow"
+        )
 
     async def _parent_text(self, message: discord.Message, post: Post) -> str | None:
         """The text this post replies to: stored, else the copy Discord sent along with the reply."""

@@ -45,6 +45,9 @@ from tests.faults.kit import (
 )
 
 OPEN = Policy("reply", cooldown_seconds=0, hourly_cap=1000)  # every framing post gets an answer to inspect
+# and no per-author limit holds one back (one author writes them all here; tests/test_limits.py tests the limits)
+NO_LIMITS = {"user_replies_per_hour": 10**6, "user_reviews_per_hour": 10**6, "reviews_per_hour": 10**6,
+             "user_model_calls_per_hour": 10**6}  # fmt: skip
 PINGS = "@everyone @here <@123> <@!123> <@&456> ＠everyone @\u200beveryone @\u200eeveryone <@\u200e123> u/spez"
 LINKS = "https://free-nitro.example/claim [click here](http://evil.example/x) www.phish.example evil.example/login"
 
@@ -130,7 +133,7 @@ def assert_safe_output(cp: Counterpoint, library: Library, system_prompt: str) -
 
 async def test_injections_in_three_languages_are_never_obeyed(tmp_path, fake_llm: FakeLLM, library: Library):
     fake_llm.responder = obedient_responder(INJECTIONS)
-    async with build_resources(core_settings(tmp_path, fake_llm.base_url)) as res:
+    async with build_resources(core_settings(tmp_path, fake_llm.base_url, limits=NO_LIMITS)) as res:
         system_prompt = res.composer.system_prompt
         for i, text in enumerate(INJECTIONS):
             decision = await res.pipeline.handle(post(f"inj{i}", text, thread=f"t{i}"), policy=OPEN)
@@ -233,7 +236,7 @@ async def test_the_discord_bot_never_pings_or_links_outside_the_library(
     fake_llm.responder = obedient_responder(INJECTIONS)
     section = discord_section(fake, cooldown_seconds=0, hourly_cap=1000)
     texts = [*INJECTIONS, *ABUSE.values()]
-    async with bot_with(core_settings(tmp_path, fake_llm.base_url, discord=section)) as bot:
+    async with bot_with(core_settings(tmp_path, fake_llm.base_url, discord=section, limits=NO_LIMITS)) as bot:
         msgs = [await fake.user_message(fake.general, text, author=fake.bob) for text in texts]
         await eventually(lambda: _settled(bot, msgs), timeout=20, what="every framing message answered")
     sent = [r for r in fake.requests if r.method in ("POST", "PATCH") and 200 <= r.status < 300]

@@ -116,7 +116,7 @@ async def test_a_database_of_the_first_postgres_store_is_adopted_as_version_3(pg
     try:
         conn = await asyncpg.connect(dsn)
         try:
-            for script in PG_MIGRATIONS:
+            for script in PG_MIGRATIONS[:3]:  # the legacy layout is version 3; later steps apply on top
                 await conn.execute(script)
             await conn.execute(
                 "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1)"
@@ -125,7 +125,7 @@ async def test_a_database_of_the_first_postgres_store_is_adopted_as_version_3(pg
         finally:
             await conn.close()
         async with PgStore.open(dsn) as store:
-            assert await store.schema_version() == len(PG_MIGRATIONS) == 3
+            assert await store.schema_version() == len(PG_MIGRATIONS) == 4
             assert await store.get_checkpoint("kept") == "v"
             assert await store.integrity_check() == "ok"
     finally:

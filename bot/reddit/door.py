@@ -8,6 +8,10 @@ checkpoint at all (first run) the existing items are skipped and only the newest
 
 A 403 on a subreddit disables it (`reddit:<sub>:disabled` = reason) and tells the moderators once; other Reddit
 errors back off exponentially per subreddit and never stop the loop.
+
+Limits (the pipeline applies them: per-submission cooldown, per-subreddit hourly cap, per-author limits): framing
+posts past the moderators' limits are not queued; after each pass over a subreddit the moderators get ONE line
+per author for them, and no second line for the same author and subreddit within the hour.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ MAX_BACKOFF = 900.0
 RECHECK_SECONDS = 300.0  # how often items seen lately are re-read, to catch edits and deletions
 RECHECK_WINDOW = 24 * 3600.0  # items seen within this long are re-read
 RECHECK_MAX = 500  # items per re-read: at most 5 /api/info requests every RECHECK_SECONDS
+FLOOD_WINDOW = 3600.0  # one flood line per author and subreddit per hour
 
 
 class ClientLike(Protocol):
@@ -87,6 +92,7 @@ class RedditDoor:
         self._seen: dict[str, float] = {}  # fullname -> when it was handled (loop time), oldest first
         self._next_recheck = 0.0
         self.recheck_every = RECHECK_SECONDS
+        self._floods: dict[tuple[str, str], list[float | int | str]] = {}  # (sub, author) -> [start, count, told]
         self.cycles = 0  # completed passes over the subreddits (tests and health checks read it)
 
     # --- the watcher ----------------------------------------------------------------------------------------------
@@ -109,6 +115,7 @@ class RedditDoor:
                     break
                 if sub not in self._disabled and self._resume_at.get(sub, 0.0) <= loop.time():
                     await self._cycle(sub)
+                    await self._report_floods(sub)
             if self._seen and loop.time() >= self._next_recheck:
                 self._next_recheck = loop.time() + self.recheck_every
                 await self.recheck()
@@ -207,8 +214,26 @@ class RedditDoor:
                 await self._reply_quietly(decision)
             elif decision.action == "queue" and self._on_queued is not None:
                 await self._on_queued(decision)
+            elif decision.extra.get("flood"):
+                self._flooded(sub, post)
         except Exception:
             log.exception("Reddit: handling %s failed", post.post_id)
+
+    def _flooded(self, sub: str, post: Post) -> None:
+        now = asyncio.get_running_loop().time()
+        key = (sub, post.author_name or post.author_id)
+        flood = self._floods.get(key)
+        if flood is None or now - float(flood[0]) > FLOOD_WINDOW:
+            flood = self._floods[key] = [now, 0, ""]
+        flood[1] = int(flood[1]) + 1
+
+    async def _report_floods(self, sub: str) -> None:
+        """One line per author whose framing posts were not queued in this pass (and none told this hour)."""
+        for (where, author), flood in list(self._floods.items()):
+            if where != sub or flood[2]:
+                continue
+            flood[2] = "told"
+            await self._tell(f"{flood[1]} more framing posts from u/{author} in r/{sub} were not queued: flood limit.")
 
     async def _opt_out(self, post: Post) -> None:
         if post.author_is_bot or post.author_id in ("", "[deleted]"):

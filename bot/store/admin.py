@@ -8,6 +8,7 @@ from typing import Any, Literal
 from bot.errors import StoreError
 from bot.store.base import Row, StoreBase, py_time
 from bot.store.posts import post_withheld
+from bot.text import jsonsafe
 
 Decision = Literal["approved", "rejected"]
 
@@ -15,7 +16,7 @@ Decision = Literal["approved", "rejected"]
 def _review(row: Row) -> dict[str, Any]:
     data = dict(row)
     try:
-        data["payload"] = json.loads(row["payload"])
+        data["payload"] = jsonsafe.loads(row["payload"])
     except ValueError as exc:
         raise StoreError(f"Review {row['id']} has an unreadable payload ({exc}).") from exc
     data["created_at"] = py_time(row["created_at"])
@@ -106,9 +107,19 @@ class AdminMixin(StoreBase):
                 self._now(),
             )
 
-    async def enqueue_review(self, platform: str, post_id: str, *, payload: dict[str, Any]) -> int:
+    async def enqueue_review(
+        self,
+        platform: str,
+        post_id: str,
+        *,
+        payload: dict[str, Any],
+        thread_id: str | None = None,
+        scope: str | None = None,
+        author_id: str | None = None,
+    ) -> int:
         """Queue a post for moderators; returns the review id. Idempotent per post (the existing id comes back).
-        Returns 0 and stores nothing when the post was deleted or its author opted out."""
+        Returns 0 and stores nothing when the post was deleted or its author opted out. `thread_id` lets later
+        posts of the thread merge into this item (merge_into_review); `scope` is the guild id or r/<sub>."""
         try:
             raw = json.dumps(payload)
         except (TypeError, ValueError) as exc:
@@ -118,13 +129,16 @@ class AdminMixin(StoreBase):
                 return 0
             # a no-op update (the conflict means platform is already this value) so RETURNING yields the old id
             rows = await db.fetch(
-                "INSERT INTO reviews (platform, post_id, payload, status, created_at) "
-                "VALUES ($1, $2, $3, 'pending', $4) ON CONFLICT (platform, post_id) DO UPDATE "
+                "INSERT INTO reviews (platform, post_id, payload, status, created_at, thread_id, scope, author_id) "
+                "VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7) ON CONFLICT (platform, post_id) DO UPDATE "
                 "SET platform = excluded.platform RETURNING id",
                 platform,
                 post_id,
                 raw,
                 self._now(),
+                thread_id,
+                scope,
+                author_id,
             )
             return int(rows[0][0])
 

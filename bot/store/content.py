@@ -21,6 +21,7 @@ from bot.serialize import (
 )
 from bot.store.base import StoreBase
 from bot.store.posts import post_withheld
+from bot.text import jsonsafe
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,7 +38,7 @@ class StoredSummary:
 
 def _decode(what: str, raw: str, parse: Callable[[Any], T]) -> T:
     try:
-        return parse(json.loads(raw))
+        return parse(jsonsafe.loads(raw))
     except (ValueError, TypeError, AttributeError) as exc:
         raise StoreError(f"A stored {what} is unreadable ({exc}); delete it or restore a backup.") from exc
 

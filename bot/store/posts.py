@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.models import Platform, Post, Thread, Verdict
 from bot.serialize import prefilter_to_dict, verdict_from_dict
 from bot.store.base import NO_LIMIT, Row, StoreBase, Tx, db_time
+from bot.text import jsonsafe
 
 _POST_COLUMNS = (
     "platform, post_id, thread_id, channel_id, guild_id, author_id, author_name, author_is_bot, parent_id, url, "
@@ -127,9 +128,14 @@ class PostsMixin(StoreBase):
         return opted
 
     async def edit_post(self, platform: str, post_id: str, text: str, *, edited_at: datetime | None = None) -> bool:
-        """Replace a stored post's text; True if it changed. Marks a summary covering the post stale."""
+        """Replace a stored post's text; True if it changed. Marks a summary covering the post stale, and no copy of
+        the old text stays: the verdict's quote and reason are emptied, review payloads carry the new text, cached
+        counterpoints made for the post (or matching the old text) are dropped."""
+        from bot.store.privacy import scrub_edited  # privacy builds on this module
+
         when = db_time(edited_at) if edited_at else self._now()
         async with self._write() as db:
+            before = await db.fetch("SELECT text FROM posts WHERE platform = $1 AND post_id = $2", platform, post_id)
             # `text != $1` after `text IS NOT NULL` (rather than IS DISTINCT FROM, which SQLite < 3.39 lacks)
             rows = await db.fetch(
                 "UPDATE posts SET text = $1, edited_at = $2 "
@@ -143,6 +149,7 @@ class PostsMixin(StoreBase):
             if not rows:
                 return False
             await mark_stale(db, platform, rows[0]["thread_id"], rows[0]["created_at"])
+            await scrub_edited(db, platform, post_id, old=before[0]["text"] if before else None, new=text)
             return True
 
     async def get_post(self, platform: str, post_id: str) -> Post | None:
@@ -242,7 +249,7 @@ class PostsMixin(StoreBase):
         row = await self._one("SELECT * FROM verdicts WHERE platform = $1 AND post_id = $2", platform, post_id)
         if row is None:
             return None
-        return verdict_from_dict({**dict(row), "prefilter": json.loads(row["prefilter"])})
+        return verdict_from_dict({**dict(row), "prefilter": jsonsafe.loads(row["prefilter"])})
 
 
 def _row_to_thread(row: Row) -> Thread:

@@ -9,11 +9,13 @@ WAL checkpoint afterwards moves the zeroed pages into the file so no old copy st
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
 from bot.store.base import Row, StoreBase, Tx, normalize
 from bot.store.posts import is_opted_out, mark_stale
+from bot.text import jsonsafe
 
 # a shorter text (e.g. "yes") would match half the cache; cached claims are whole sentences
 _MIN_MATCH = 12
@@ -29,6 +31,81 @@ async def scrub_copies(db: Tx, platform: str, post_id: str) -> None:
     )
     await db.execute("UPDATE reviews SET payload = '{}' WHERE platform = $1 AND post_id = $2", platform, post_id)
     await db.execute("DELETE FROM cp_cache WHERE platform = $1 AND post_id = $2", platform, post_id)
+    await db.execute("DELETE FROM review_posts WHERE platform = $1 AND post_id = $2", platform, post_id)
+    await db.execute("DELETE FROM review_posts WHERE review_id NOT IN (SELECT id FROM reviews)")
+    await db.execute("DELETE FROM bot_messages WHERE post_platform = $1 AND post_id = $2", platform, post_id)
+
+
+async def scrub_edited(db: Tx, platform: str, post_id: str, *, old: str | None, new: str) -> None:
+    """A post's text changed: copies of the old words go (verdict quote and reason, cached counterpoints made for
+    it or matching it), and review payloads carry the new text, so a moderator approves what the post says now."""
+    await db.execute(
+        "UPDATE verdicts SET quote = '', reason = '' WHERE platform = $1 AND post_id = $2", platform, post_id
+    )
+    await db.execute("DELETE FROM cp_cache WHERE platform = $1 AND post_id = $2", platform, post_id)
+    await scrub_cached_claims(db, [old])
+    for row in await db.fetch(
+        "SELECT id, payload FROM reviews WHERE platform = $1 AND post_id = $2", platform, post_id
+    ):
+        try:
+            payload = jsonsafe.loads(row["payload"])
+        except ValueError:
+            payload = {}
+        if isinstance(payload, dict) and payload:
+            payload["text"] = new
+            payload.pop("verdict", None)  # its quote was the old text
+            await db.execute("UPDATE reviews SET payload = $1 WHERE id = $2", json.dumps(payload), row["id"])
+
+
+_SHINGLE = 6  # words: a run this long of someone's words inside another text is a quote of them
+
+
+def _shingles(texts: Iterable[str | None]) -> set[str]:
+    out: set[str] = set()
+    for text in texts:
+        norm = normalize(text)
+        words = norm.split()
+        if len(words) < _SHINGLE:
+            if len(norm) >= _MIN_MATCH:
+                out.add(norm)
+            continue
+        out.update(" ".join(words[i : i + _SHINGLE]) for i in range(len(words) - _SHINGLE + 1))
+    return out
+
+
+def _quotes(field: str | None, shingles: set[str]) -> bool:
+    norm = normalize(field)
+    return bool(norm) and any(s in norm for s in shingles)
+
+
+async def scrub_quotes(db: Tx, texts: Iterable[str | None]) -> None:
+    """Rows about OTHER posts that quote these texts: a stored reply's text is emptied, a verdict's quote and
+    reason emptied, a pending review deleted and a decided one's payload emptied. Matched in Python (six-word runs,
+    or the whole of a short text), so both backends follow the same rule."""
+    shingles = _shingles(texts)
+    if not shingles:
+        return
+    for row in await db.fetch("SELECT platform, post_id, text FROM replies WHERE text IS NOT NULL AND text != ''"):
+        if _quotes(row["text"], shingles):
+            await db.execute(
+                "UPDATE replies SET text = '' WHERE platform = $1 AND post_id = $2", row["platform"], row["post_id"]
+            )
+    for row in await db.fetch(
+        "SELECT platform, post_id, quote, reason FROM verdicts WHERE quote != '' OR reason != ''"
+    ):
+        if _quotes(row["quote"], shingles) or _quotes(row["reason"], shingles):
+            await db.execute(
+                "UPDATE verdicts SET quote = '', reason = '' WHERE platform = $1 AND post_id = $2",
+                row["platform"],
+                row["post_id"],
+            )
+    for row in await db.fetch("SELECT id, status, payload FROM reviews WHERE payload != '{}'"):
+        if _quotes(row["payload"], shingles):
+            if row["status"] == "pending":
+                await db.execute("DELETE FROM review_posts WHERE review_id = $1", row["id"])
+                await db.execute("DELETE FROM reviews WHERE id = $1", row["id"])
+            else:
+                await db.execute("UPDATE reviews SET payload = '{}' WHERE id = $1", row["id"])
 
 
 async def scrub_cached_claims(db: Tx, texts: Iterable[str | None]) -> None:
@@ -87,8 +164,10 @@ class PrivacyMixin(StoreBase):
 
     async def forget_author(self, platform: str, author_id: str) -> int:
         """Erase everything stored about a person on a platform: their posts' texts and name (tombstones stay so
-        their posts are not stored again if re-delivered), every copy of those texts, summaries of threads they
-        wrote in (summaries paraphrase them), their votes. Their opt-out, if any, is kept. Returns posts erased."""
+        their posts are not stored again if re-delivered), every copy of those texts (also stored replies, verdict
+        quotes and review payloads of other posts that quote them), summaries of threads they wrote in (summaries
+        paraphrase them), their votes and their rate-limit counts. Their opt-out, if any, is kept. Returns posts
+        erased. The bot's own Discord messages quoting them: bot_messages_of_author, read BEFORE this call."""
         async with self._write() as db:
             rows = await db.fetch(
                 "SELECT post_id, thread_id, text FROM posts WHERE platform = $1 AND author_id = $2", platform, author_id
@@ -96,6 +175,9 @@ class PrivacyMixin(StoreBase):
             for row in rows:
                 await scrub_copies(db, platform, row["post_id"])
             await scrub_cached_claims(db, (row["text"] for row in rows))
+            # replies, verdicts and review items about other posts that quote this person's words
+            await scrub_quotes(db, (row["text"] for row in rows))
+            await db.execute("DELETE FROM rate_events WHERE subject = $1", f"{platform}:{author_id}")
             for thread_id in {row["thread_id"] for row in rows}:
                 await db.execute("DELETE FROM summaries WHERE platform = $1 AND thread_id = $2", platform, thread_id)
             await db.execute(

@@ -20,6 +20,7 @@ from bot.models import Citation
 from bot.serialize import citation_to_dict
 from bot.store.base import StoreBase, db_time, py_time
 from bot.store.posts import post_withheld
+from bot.text import jsonsafe
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class RepliesMixin(StoreBase):
         if row is None:
             return None
         data = dict(row)
-        data["citations"] = json.loads(row["citations"]) if row["citations"] else []
+        data["citations"] = jsonsafe.loads(row["citations"]) if row["citations"] else []
         data["claimed_at"] = py_time(row["claimed_at"])
         data["sent_at"] = py_time(row["sent_at"])
         data["dismissed_at"] = py_time(row["dismissed_at"])

@@ -107,7 +107,32 @@ WHERE reply_id IS NOT NULL AND EXISTS (SELECT 1 FROM checkpoints c WHERE {_DISMI
     ),
 )
 
-STEPS: tuple[tuple[Op, ...], ...] = (V1_INITIAL, V2_CACHE_POST_LINK, V3_REPLY_DISMISSALS)
+# v4: limits and traceable copies. `rate_events` is the sliding-window counter behind every hourly limit (one row
+# per counted event; it lives in the store so the limits survive restarts and hold across processes). A review
+# item knows its thread, scope (guild id, or r/<sub>) and author, so posts of one thread within a window join one
+# item (`review_posts`). `bot_messages` remembers which of the bot's own messages (moderator channel) quote which
+# post, so forgetting an author or editing a post can find and rewrite them.
+V4_LIMITS_AND_COPIES: tuple[Op, ...] = (
+    CreateTable(Table("rate_events", (text("name"), text("subject"), text("at")))),
+    CreateIndex("rate_events_subject", "rate_events", ("name", "subject", "at")),
+    CreateIndex("rate_events_at", "rate_events", ("at",)),
+    AddColumn("reviews", text("thread_id", null=True)),
+    AddColumn("reviews", text("scope", null=True)),
+    AddColumn("reviews", text("author_id", null=True)),
+    CreateIndex("reviews_thread", "reviews", ("platform", "thread_id", "status", "created_at")),
+    CreateTable(Table("review_posts", (
+        Col("review_id", "int", True), text("platform"), text("post_id"), text("added_at"),
+    ), key=("review_id", "platform", "post_id"))),
+    CreateIndex("review_posts_post", "review_posts", ("platform", "post_id")),
+    CreateTable(Table("bot_messages", (
+        text("platform"), text("message_id"), text("channel_id"), text("post_platform"), text("post_id"),
+        Col("review_id", "int", False), text("kind"), text("at"),
+    ), key=("platform", "message_id", "post_platform", "post_id"))),
+    CreateIndex("bot_messages_post", "bot_messages", ("post_platform", "post_id")),
+    CreateIndex("bot_messages_review", "bot_messages", ("review_id",)),
+)  # fmt: skip
+
+STEPS: tuple[tuple[Op, ...], ...] = (V1_INITIAL, V2_CACHE_POST_LINK, V3_REPLY_DISMISSALS, V4_LIMITS_AND_COPIES)
 
 MIGRATIONS: tuple[str, ...] = tuple(render(step, "sqlite") for step in STEPS)
 PG_MIGRATIONS: tuple[str, ...] = tuple(render(step, "postgresql") for step in STEPS)

@@ -19,13 +19,14 @@ from bot.store.admin import AdminMixin
 from bot.store.base import Clock
 from bot.store.content import ContentMixin
 from bot.store.dsn import is_postgres_dsn
+from bot.store.limits import LimitsMixin
 from bot.store.posts import PostsMixin
 from bot.store.privacy import PrivacyMixin
 from bot.store.replies import RepliesMixin
 from bot.store.stats import DetectionsMixin, StatsMixin
 
 
-class Store(PostsMixin, PrivacyMixin, RepliesMixin, ContentMixin, AdminMixin, StatsMixin, DetectionsMixin):
+class Store(PostsMixin, PrivacyMixin, RepliesMixin, ContentMixin, AdminMixin, StatsMixin, DetectionsMixin, LimitsMixin):
     """`async with Store.open(path, busy_timeout_ms=...) as store:`; every method is async and raises
     bot.errors.StoreError (one clear sentence) when the database fails."""
 

@@ -1,0 +1,61 @@
+"""Every JSON the bot parses goes through `loads()`: a bounded nesting depth, checked without recursion.
+
+Python's json module recurses once per nested array or object, so a document nested a few thousand levels deep
+(an export, stdin, a model reply, a tampered stored payload) raises RecursionError: a traceback instead of an
+error message. `check_depth()` scans the text once, linearly, counting brackets outside strings, and refuses it
+before json sees it. The error is a `json.JSONDecodeError` (a ValueError), so every caller that already handles
+invalid JSON (one sentence for files and stdin, exit 2) handles a too-deep document the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAX_DEPTH = 64  # far above any export, payload or model reply the bot reads (they nest 4-6 levels)
+
+
+class JsonTooDeep(json.JSONDecodeError):
+    """The document nests arrays/objects deeper than allowed; `pos` is where the limit was crossed."""
+
+
+def check_depth(text: str | bytes, max_depth: int = MAX_DEPTH, *, first_value: bool = False) -> None:
+    """Raise JsonTooDeep when `text` nests `[`/`{` deeper than `max_depth` (outside strings). Linear, no recursion.
+    Malformed text is not judged here: json reports that itself. `first_value`: stop where the first array or
+    object closes (a JSON value followed by other text)."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", errors="replace")
+    if "[" not in text and "{" not in text:
+        return
+    depth, in_string, escaped = 0, False, False
+    for pos, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > max_depth:
+                raise JsonTooDeep(f"nested deeper than {max_depth} levels", text, pos)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+            if first_value and depth == 0:
+                return
+
+
+def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
+    """json.loads with a depth limit: raises json.JSONDecodeError (JsonTooDeep when too deep)."""
+    check_depth(text, max_depth)
+    return json.loads(text)
+
+
+def raw_decode(text: str, start: int = 0, *, max_depth: int = MAX_DEPTH) -> tuple[Any, int]:
+    """json.JSONDecoder().raw_decode with the same depth limit, for a JSON value inside other text (model replies).
+    Only the value starting at `start` is measured, not the text after it."""
+    check_depth(text[start:], max_depth, first_value=True)
+    return json.JSONDecoder().raw_decode(text, start)
