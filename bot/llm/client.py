@@ -322,14 +322,12 @@ class LLMClient:
             self._trip(exc)
             raise
 
-    async def _ladder(self) -> tuple[JsonMode, ...]:
-        """The modes to try, from the remembered one down; guided_json only where /v1/models says vLLM."""
-        if self._settings.json_mode != "auto":
-            return (self._json_mode,)
-        modes = modes_from(self._json_mode)
-        if "guided_json" in modes[1:] and "vllm" not in await self._t.owners(PROBE_SECONDS):
-            modes = tuple(m for m in modes if m != "guided_json")
-        return modes
+    async def _worth_trying(self, mode: JsonMode, first: bool) -> bool:
+        """guided_json is a field other servers ignore without a word, so it is stepped down to only on a server
+        whose /v1/models says vLLM (asked once, and only when it comes to that)."""
+        if mode != "guided_json" or first:
+            return True
+        return "vllm" in await self._t.owners(PROBE_SECONDS)
 
     async def _first_accepted(
         self, messages: list[dict[str, str]], schema: dict[str, Any], name: str, max_tokens: int | None, budget: Budget
@@ -337,14 +335,16 @@ class LLMClient:
         """Ask in the remembered JSON mode; when the server refuses it (400, 422, a missing endpoint, or a 5xx that
         is a validation error about response_format), step down at once, without retries, and remember the mode
         that was accepted for this server, so later calls (and later clients) skip the refused ones."""
-        modes = await self._t.guard(budget, self._ladder())
+        modes = modes_from(self._json_mode) if self._settings.json_mode == "auto" else (self._json_mode,)
         for i, mode in enumerate(modes):
+            if not await self._t.guard(budget, self._worth_trying(mode, first=i == 0)):
+                continue
             try:
                 raw = await self._ask(messages, mode, schema=schema, name=name, max_tokens=max_tokens, budget=budget)
             except Rejected as exc:
-                if mode == "prompt" or i + 1 == len(modes):
+                if i + 1 == len(modes):
                     raise
-                log.warning("%s refused JSON mode %s (%s); trying %s", self._t.shown, mode, exc.detail, modes[i + 1])
+                log.warning("%s refused JSON mode %s (%s); stepping down", self._t.shown, MODE_LABELS[mode], exc.detail)
                 continue
             if mode != self._json_mode or _ACCEPTED_MODES.get(self._server_key) != mode:
                 log.info("model server at %s: structured replies use %s", self._t.shown, MODE_LABELS[mode])
