@@ -161,10 +161,22 @@ def structured_fields(mode: JsonMode, schema: dict[str, Any], name: str) -> dict
         spec = {"name": name, "schema": schema, "strict": True}
         return {"response_format": {"type": "json_schema", "json_schema": spec}}
     if mode == "json_object":
-        return {"response_format": {"type": "json_object", "schema": schema}}
+        return {"response_format": {"type": "json_object", "schema": without_string_bounds(schema)}}
     if mode == "guided_json":
         return {"guided_json": schema}
     return {}
+
+
+def without_string_bounds(schema: Any) -> Any:
+    """`schema` without minLength/maxLength. llama-cpp-python's schema-to-grammar converter spells a maxLength of
+    1500 as 1500 nested optional characters; llama.cpp's grammar parser refuses that ("number of rules ... exceeds
+    sane defaults") and the server then dies with SIGSEGV (measured, llama-cpp-python 0.3.36). The bounds stay in
+    the prompt and in the validation of every reply."""
+    if isinstance(schema, dict):
+        return {k: without_string_bounds(v) for k, v in schema.items() if k not in ("minLength", "maxLength")}
+    if isinstance(schema, list):
+        return [without_string_bounds(v) for v in schema]
+    return schema
 
 
 def ollama_body(

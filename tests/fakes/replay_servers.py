@@ -83,7 +83,7 @@ class ReplayServer:
             # https://lmstudio.ai/docs/app/api/endpoints/openai (GET /v1/models)
             data = [{"id": "qwen3-4b", "object": "model", "owned_by": "organization_owner"}]
         else:
-            # measured: llama-cpp-python 0.3.x, `python -m llama_cpp.server --model <gguf>`
+            # measured: llama-cpp-python 0.3.36, `python -m llama_cpp.server --model <gguf>`
             gguf = "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
             data = [{"id": gguf, "object": "model", "owned_by": "me", "permissions": []}]
         return web.json_response({"object": "list", "data": data})
@@ -119,14 +119,15 @@ class ReplayServer:
             # https://github.com/lmstudio-ai/lmstudio-bug-tracker/issues/189)
             return web.json_response({"error": "'response_format.type' must be 'json_schema' or 'text'"}, status=400)
         if self.kind == "llama-cpp-python" and kind not in (None, "text", "json_object"):
-            # measured here (llama-cpp-python 0.3.x server, pydantic's literal_error caught by its RouteErrorHandler,
-            # answered as 500); reported in issue 19 of this project
+            # measured here against llama-cpp-python 0.3.36's server (pydantic's literal_error, caught by its
+            # RouteErrorHandler and answered as 500; the file path shortened); reported in issue 19 of this project
             return web.json_response(
                 {
                     "error": {
-                        "message": "[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
-                        "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
-                        "'ctx': {'expected': \"'text' or 'json_object'\"}}]",
+                        "message": "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', "
+                        "'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\", "
+                        "'input': 'json_schema', 'ctx': {'expected': \"'text' or 'json_object'\"}}\n\n  File "
+                        '"llama_cpp/server/app.py", line 376, in create_chat_completion\n    POST /v1/chat/completions',
                         "type": "internal_server_error",
                         "param": None,
                         "code": None,
