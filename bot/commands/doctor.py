@@ -90,7 +90,7 @@ async def _model_checks(settings: Settings) -> list[Check]:
         try:
             messages = [{"role": "user", "content": 'Reply with the JSON object {"ok": true}.'}]
             await llm.chat_json(messages, _PROBE_SCHEMA, name="probe", max_tokens=32)
-            checks.append(Check("JSON mode", "ok", f"structured replies work ({llm.json_mode})"))
+            checks.append(Check("JSON mode", "ok", f"{llm.json_mode_label} (structured replies work)"))
         except CounterpointError as exc:
             checks.append(Check("JSON mode", "fail", str(exc)))
         return checks

@@ -14,6 +14,9 @@ What differs between the servers we target (from their documentation; the README
   "Loading model" while the model loads; a 503 on a completion is retried here. It may close a kept-alive
   connection, surfacing as RemoteProtocolError on the next request (retried). Reasoning goes to
   `reasoning_content` by default, which we ignore.
+- llama-cpp-python's server: `response_format` takes only "text" or "json_object" (the schema in a `schema` field
+  beside the type); `json_schema` is answered with HTTP 500 and pydantic's "Input should be 'text' or
+  'json_object'", which the client takes as a refusal (no retries). No /tokenize at the root.
 - Ollama `/v1`: OpenAI compatibility is "experimental"; supports `response_format` (`json_object`, and
   `json_schema` since v0.5 via its grammar sampler); the API key is ignored; `model` is required (we take the
   first listed when llm.model is empty); no /tokenize (404, remembered) and no cached-token counts.
@@ -39,13 +42,16 @@ import httpx
 from bot.errors import LLMBadResponse, LLMTimeout
 from bot.llm.http import Rejected, delta_text, sse_events, usage_of
 from bot.llm.structured import (
+    MODE_LABELS,
     JsonMode,
     ThinkFilter,
+    from_ollama,
     modes_from,
+    ollama_body,
     parse_reply,
     repair_messages,
-    response_format,
     schema_instruction,
+    structured_fields,
     with_system_note,
 )
 from bot.llm.transport import Budget, Transport
@@ -62,6 +68,14 @@ HEALTH_TTL_DOWN = 5.0  # a server that is down is probed again sooner, so recove
 # instead of every post waiting out another deadline (measured: 60 s per post on a stuck embedded server).
 HEALTH_TTL_TRIPPED = 30.0
 PROBE_SECONDS = 10.0
+# The JSON mode each server (by base_url) accepted, for the life of the process: a second client for the same
+# server (every `check`, each cog) starts there instead of meeting the same refusals again.
+_ACCEPTED_MODES: dict[str, JsonMode] = {}
+
+
+def forget_json_modes() -> None:
+    """Forget every server's accepted JSON mode (tests that reuse a port; a server replaced at the same URL)."""
+    _ACCEPTED_MODES.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +107,9 @@ class LLMClient:
     ) -> None:
         self._settings = settings
         self._t = Transport(settings, http, backoff, backoff_max)
-        self._json_mode: JsonMode = "json_schema" if settings.json_mode == "auto" else settings.json_mode
+        self._server_key = settings.base_url.rstrip("/")
+        forced = settings.json_mode
+        self._json_mode: JsonMode = _ACCEPTED_MODES.get(self._server_key, "json_schema") if forced == "auto" else forced
         self._health: Health | None = None
         self._health_until = 0.0
         self._tokenize_ok: bool | None = None
@@ -115,6 +131,11 @@ class LLMClient:
     def json_mode(self) -> JsonMode:
         """The structured-output mode in use; auto mode settles on the first one the server accepts."""
         return self._json_mode
+
+    @property
+    def json_mode_label(self) -> str:
+        """The mode in words, as doctor shows it ("json_object with schema")."""
+        return MODE_LABELS[self._json_mode]
 
     async def chat(
         self,
@@ -145,12 +166,13 @@ class LLMClient:
         The deadline covers the format fallbacks and the repair."""
         budget = self._t.budget(deadline)
         messages = with_system_note(messages, schema_instruction(schema))
-        raw, fmt = await self._first_accepted(messages, schema, name, max_tokens, budget)
+        raw, mode = await self._first_accepted(messages, schema, name, max_tokens, budget)
         value, problem = parse_reply(raw, schema)
         if value is not None:
             return value
         log.info("model reply breaks the %r schema (%s); asking once for a repair", name, problem)
-        _fixed, raw = await self._complete(repair_messages(messages, raw, problem), fmt, max_tokens, None, budget)
+        repair = repair_messages(messages, raw, problem)
+        raw = await self._ask(repair, mode, schema=schema, name=name, max_tokens=max_tokens, budget=budget)
         value, problem = parse_reply(raw, schema)
         if value is not None:
             return value
@@ -215,7 +237,7 @@ class LLMClient:
     async def _body(
         self,
         messages: list[dict[str, str]],
-        fmt: dict[str, Any] | None,
+        extra: dict[str, Any] | None,
         max_tokens: int | None,
         temperature: float | None,
         budget: Budget,
@@ -227,14 +249,12 @@ class LLMClient:
             "max_tokens": max_tokens or self._settings.max_tokens,
             "stream": False,
         }
-        if fmt is not None:
-            body["response_format"] = fmt
-        return body
+        return body | (extra or {})
 
     async def _complete(
         self,
         messages: list[dict[str, str]],
-        fmt: dict[str, Any] | None,
+        extra: dict[str, Any] | None,
         max_tokens: int | None,
         temperature: float | None,
         budget: Budget,
@@ -242,7 +262,7 @@ class LLMClient:
         """One non-streamed completion, retried -> (result with <think> stripped, raw content)."""
 
         async def run() -> Any:
-            body = await self._body(messages, fmt, max_tokens, temperature, budget)
+            body = await self._body(messages, extra, max_tokens, temperature, budget)
             return await self._t.post_chat(budget, body)
 
         try:
@@ -256,28 +276,68 @@ class LLMClient:
         self._health_until = time.monotonic() + HEALTH_TTL_TRIPPED
         log.warning("model server marked unavailable for %.0f s after: %s", HEALTH_TTL_TRIPPED, exc)
 
+    async def _ask(
+        self,
+        messages: list[dict[str, str]],
+        mode: JsonMode,
+        *,
+        schema: dict[str, Any],
+        name: str,
+        max_tokens: int | None,
+        budget: Budget,
+    ) -> str:
+        """One structured request in `mode` -> the raw reply text."""
+        if mode != "ollama_format":
+            extra = structured_fields(mode, schema, name)
+            _result, raw = await self._complete(messages, extra, max_tokens, None, budget)
+            return raw
+
+        async def run() -> Any:
+            model = await self._t.model_name(budget)
+            tokens = max_tokens or self._settings.max_tokens
+            body = ollama_body(model, messages, schema, self._settings.temperature, tokens)
+            payload = await self._t.post_root(budget, "/api/chat", body)
+            if isinstance(payload, dict) and payload.get("error") and "message" not in payload:
+                # LM Studio answers an endpoint it lacks with 200 {"error": "Unexpected endpoint or method. ..."}
+                raise Rejected(f"model server at {self._t.shown}: {payload['error']}", 200, str(payload["error"]))
+            return from_ollama(payload)
+
+        try:
+            return self._result(await self._t.guard(budget, run()))[1]
+        except LLMTimeout as exc:
+            self._trip(exc)
+            raise
+
+    async def _worth_trying(self, mode: JsonMode, first: bool) -> bool:
+        """guided_json is a field other servers ignore without a word, so it is stepped down to only on a server
+        whose /v1/models says vLLM (asked once, and only when it comes to that)."""
+        if mode != "guided_json" or first:
+            return True
+        return "vllm" in await self._t.owners(PROBE_SECONDS)
+
     async def _first_accepted(
         self, messages: list[dict[str, str]], schema: dict[str, Any], name: str, max_tokens: int | None, budget: Budget
-    ) -> tuple[str, dict[str, Any] | None]:
-        """Ask in the remembered JSON mode; when the server refuses a response_format, step down (json_schema ->
-        json_object -> prompt) and remember the mode that was accepted, so later calls skip the refused ones."""
-        modes = (self._json_mode,) if self._settings.json_mode != "auto" else modes_from(self._json_mode)
+    ) -> tuple[str, JsonMode]:
+        """Ask in the remembered JSON mode; when the server refuses it (400, 422, a missing endpoint, or a 5xx that
+        is a validation error about response_format), step down at once, without retries, and remember the mode
+        that was accepted for this server, so later calls (and later clients) skip the refused ones."""
+        modes = modes_from(self._json_mode) if self._settings.json_mode == "auto" else (self._json_mode,)
         for i, mode in enumerate(modes):
-            fmt = response_format(mode, schema, name)
-            try:
-                _result, raw = await self._complete(messages, fmt, max_tokens, None, budget)
-            except Rejected as exc:
-                refused = exc.status in (400, 422) or "response_format" in exc.detail.lower()
-                if fmt is None or i + 1 == len(modes) or not refused:
-                    raise
-                log.warning(
-                    "%s refused response_format %s (%s); trying %s", self._t.shown, mode, exc.detail, modes[i + 1]
-                )
+            if not await self._t.guard(budget, self._worth_trying(mode, first=i == 0)):
                 continue
-            if mode != self._json_mode:
-                log.info("model server at %s: structured replies now use %s mode", self._t.shown, mode)
+            try:
+                raw = await self._ask(messages, mode, schema=schema, name=name, max_tokens=max_tokens, budget=budget)
+            except Rejected as exc:
+                if i + 1 == len(modes):
+                    raise
+                log.warning("%s refused JSON mode %s (%s); stepping down", self._t.shown, MODE_LABELS[mode], exc.detail)
+                continue
+            if mode != self._json_mode or _ACCEPTED_MODES.get(self._server_key) != mode:
+                log.info("model server at %s: structured replies use %s", self._t.shown, MODE_LABELS[mode])
                 self._json_mode = mode
-            return raw, fmt
+                if self._settings.json_mode == "auto":
+                    _ACCEPTED_MODES[self._server_key] = mode
+            return raw, mode
         raise AssertionError("unreachable: the last mode either returns or raises")
 
     def _result(self, payload: Any) -> tuple[ChatResult, str]:
@@ -320,4 +380,4 @@ async def _next_event(t: Transport, events: AsyncGenerator[dict[str, Any]], rece
         raise t.mid_stream_error(exc, received) from exc
 
 
-__all__ = ["ChatResult", "Health", "LLMClient"]
+__all__ = ["ChatResult", "Health", "LLMClient", "forget_json_modes"]

@@ -86,9 +86,23 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+_FORMAT_WORDS = ("response_format", "json_schema", "guided_json")
+_VALIDATION_WORDS = ("validation", "input should be", "literal_error", "must be", "not supported", "extra inputs")
+
+
+def names_format_validation(detail: str) -> bool:
+    """A validation error about the structured-output request. llama-cpp-python answers `response_format:
+    {"type": "json_schema"}` with HTTP 500 and pydantic's "Input should be 'text' or 'json_object'" at
+    ('body', 'response_format', 'type'); repeating that request can never succeed, so it is no server fault."""
+    lowered = detail.lower()
+    return any(w in lowered for w in _FORMAT_WORDS) and any(w in lowered for w in _VALIDATION_WORDS)
+
+
 def status_error(response: httpx.Response, shown_url: str) -> LLMError:
     status, detail = response.status_code, server_message(response)
     said = f": {detail}" if detail else ""
+    if status >= 500 and names_format_validation(detail):
+        return Rejected(f"model server at {shown_url} refused the request format ({status}){said}", status, detail)
     if status == 429 or status >= 500:
         retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         state = "is still loading the model" if "loading" in detail.lower() else f"answered {status}"
@@ -173,6 +187,14 @@ def model_ids(payload: Any) -> tuple[str, ...]:
     if not isinstance(data, list):
         return ()
     return tuple(str(m["id"]) for m in data if isinstance(m, dict) and m.get("id"))
+
+
+def model_owners(payload: Any) -> tuple[str, ...]:
+    """The `owned_by` of each listed model: "vllm" (vLLM), "llamacpp" (llama.cpp), "me" (llama-cpp-python), ..."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, list):
+        return ()
+    return tuple(str(m["owned_by"]) for m in data if isinstance(m, dict) and m.get("owned_by"))
 
 
 async def sse_events(lines: AsyncIterator[str], shown_url: str) -> AsyncGenerator[dict[str, Any]]:

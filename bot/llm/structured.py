@@ -14,9 +14,25 @@ from jsonschema.exceptions import best_match
 
 from bot.text.clean import strip_think
 
-JsonMode = Literal["json_schema", "json_object", "prompt"]
-# most to least constrained; `auto` starts at the first and falls back along this order
-JSON_MODES: tuple[JsonMode, ...] = ("json_schema", "json_object", "prompt")
+JsonMode = Literal["json_schema", "guided_json", "json_object", "ollama_format", "prompt"]
+# most to least constrained; `auto` starts at the first and falls back along this order. Each is one server
+# family's dialect for "answer in this schema" (README, model-server table):
+# - json_schema: OpenAI's `response_format: {"type": "json_schema", "json_schema": {"schema": ...}}` (llama.cpp,
+#   vLLM >= 0.5.5, Ollama >= 0.5 on /v1, LM Studio)
+# - guided_json: vLLM's older extra body field `guided_json: <schema>`; tried only on a server whose /v1/models
+#   says `owned_by: vllm` (others would ignore the field and look as if they had accepted it)
+# - json_object: `response_format: {"type": "json_object", "schema": ...}`: llama-cpp-python's schema dialect (and
+#   llama.cpp's); a server that knows no `schema` there still gives plain JSON mode
+# - ollama_format: Ollama's native `POST /api/chat` with `format: <schema>` (next to /v1, at the server root)
+# - prompt: no response_format; the schema is in the system prompt, and one repair turn follows a bad reply
+JSON_MODES: tuple[JsonMode, ...] = ("json_schema", "guided_json", "json_object", "ollama_format", "prompt")
+MODE_LABELS: dict[JsonMode, str] = {
+    "json_schema": "json_schema",
+    "guided_json": "guided_json (vLLM extra field)",
+    "json_object": "json_object with schema",
+    "ollama_format": "Ollama format (native /api/chat)",
+    "prompt": "prompt only, one repair",
+}
 
 OPEN, CLOSE = "<think>", "</think>"
 _FENCE = re.compile(r"```[a-zA-Z]*")
@@ -129,12 +145,56 @@ def schema_error(value: Any, schema: dict[str, Any]) -> str | None:
     return f"at {where}: {error.message}"
 
 
-def response_format(mode: JsonMode, schema: dict[str, Any], name: str) -> dict[str, Any] | None:
+def structured_fields(mode: JsonMode, schema: dict[str, Any], name: str) -> dict[str, Any]:
+    """What a /v1/chat/completions body adds to ask for `schema` in `mode` ({} for prompt-only). ollama_format is
+    not sent there: see ollama_body()."""
     if mode == "json_schema":
-        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+        spec = {"name": name, "schema": schema, "strict": True}
+        return {"response_format": {"type": "json_schema", "json_schema": spec}}
     if mode == "json_object":
-        return {"type": "json_object"}
-    return None
+        return {"response_format": {"type": "json_object", "schema": without_string_bounds(schema)}}
+    if mode == "guided_json":
+        return {"guided_json": schema}
+    return {}
+
+
+def without_string_bounds(schema: Any) -> Any:
+    """`schema` without minLength/maxLength. llama-cpp-python's schema-to-grammar converter spells a maxLength of
+    1500 as 1500 nested optional characters; llama.cpp's grammar parser refuses that ("number of rules ... exceeds
+    sane defaults") and the server then dies with SIGSEGV (measured, llama-cpp-python 0.3.36). The bounds stay in
+    the prompt and in the validation of every reply."""
+    if isinstance(schema, dict):
+        return {k: without_string_bounds(v) for k, v in schema.items() if k not in ("minLength", "maxLength")}
+    if isinstance(schema, list):
+        return [without_string_bounds(v) for v in schema]
+    return schema
+
+
+def ollama_body(
+    model: str, messages: list[dict[str, str]], schema: dict[str, Any], temperature: float, max_tokens: int
+) -> dict[str, Any]:
+    """Ollama's native chat request with a schema in `format` (https://ollama.com/blog/structured-outputs)."""
+    return {
+        "model": model,
+        "messages": messages,
+        "stream": False,
+        "format": schema,
+        "options": {"temperature": temperature, "num_predict": max_tokens},
+    }
+
+
+def from_ollama(payload: Any) -> Any:
+    """Ollama's native /api/chat reply in the OpenAI shape the client reads (content, usage, finish_reason)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("message"), dict):
+        return payload
+    return {
+        "model": payload.get("model"),
+        "choices": [{"index": 0, "message": payload["message"], "finish_reason": payload.get("done_reason")}],
+        "usage": {
+            "prompt_tokens": payload.get("prompt_eval_count") or 0,
+            "completion_tokens": payload.get("eval_count") or 0,
+        },
+    }
 
 
 def schema_instruction(schema: dict[str, Any]) -> str:

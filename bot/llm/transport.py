@@ -16,7 +16,7 @@ import httpx
 from tenacity import AsyncRetrying
 
 from bot.errors import LLMBadResponse, LLMError, LLMTimeout, LLMUnavailable
-from bot.llm.http import display_url, model_ids, retry_policy, status_error, transport_error
+from bot.llm.http import Rejected, display_url, model_ids, model_owners, retry_policy, status_error, transport_error
 from bot.settings import LLMSettings
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class Transport:
         self._backoff, self._backoff_max = backoff, backoff_max
         self._model = settings.model
         self._model_lock = asyncio.Lock()
+        self._owners: tuple[str, ...] | None = None  # `owned_by` of the listed models: who serves them
 
     @property
     def model(self) -> str:
@@ -81,16 +82,20 @@ class Transport:
     def retrying(self, budget: Budget) -> AsyncRetrying:
         return retry_policy(self.settings.max_retries + 1, budget.when, self._backoff, self._backoff_max)
 
-    async def send_json(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """One request, no retry: the decoded JSON body, or a typed error."""
+    async def send_json(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, at_root: bool = False
+    ) -> Any:
+        """One request, no retry: the decoded JSON body, or a typed error. `at_root`: a path beside /v1 (Ollama's
+        /api/chat), where 404 or 405 means this server has no such endpoint: a Rejected, never retried."""
         if not self.base:
             raise LLMUnavailable("no model server configured (llm.base_url is empty)")
+        url = f"{self.root if at_root else self.base}{path}"
         try:
-            response = await self.http.request(
-                method, f"{self.base}{path}", json=body, headers=self.headers, timeout=self.timeout
-            )
+            response = await self.http.request(method, url, json=body, headers=self.headers, timeout=self.timeout)
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.shown, self.timeout) from exc
+        if at_root and response.status_code in (404, 405):
+            raise Rejected(f"model server at {self.shown} has no {path}", response.status_code, f"no {path}")
         if response.status_code >= 400:
             raise status_error(response, self.shown)
         try:
@@ -105,6 +110,11 @@ class Transport:
         """A non-streamed completion: waits for a slot, retries transient failures. Call inside guard()."""
         async with self.slots:
             return await self.retrying(budget)(self.send_json, "POST", "/chat/completions", body)
+
+    async def post_root(self, budget: Budget, path: str, body: dict[str, Any]) -> Any:
+        """Like post_chat, for an endpoint at the server root (Ollama's native POST /api/chat)."""
+        async with self.slots:
+            return await self.retrying(budget)(self.send_json, "POST", path, body, at_root=True)
 
     async def open_stream(self, budget: Budget, body: dict[str, Any]) -> httpx.Response:
         """Open a streamed completion (retried until the first byte); the caller reads and closes it."""
@@ -145,11 +155,19 @@ class Transport:
                 log.info("using model %s, the first listed by %s", self._model, self.shown)
         return self._model
 
+    async def owners(self, seconds: float) -> tuple[str, ...]:
+        """The `owned_by` values /models lists (vLLM says "vllm"), fetched once; () when unknown. Never raises."""
+        if self._owners is None:
+            await self.list_models(seconds)
+        return self._owners or ()
+
     async def list_models(self, seconds: float) -> tuple[tuple[str, ...], str | None]:
         """One GET /models, no retry: (model ids, None) or ((), why not). Never raises."""
         try:
             async with asyncio.timeout(seconds):
-                return model_ids(await self.send_json("GET", "/models")), None
+                payload = await self.send_json("GET", "/models")
+                self._owners = model_owners(payload)
+                return model_ids(payload), None
         except TimeoutError:
             return (), f"no answer from {self.shown} within {seconds:g} s"
         except LLMError as exc:
