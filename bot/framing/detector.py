@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from bot.errors import LLMError
 from bot.framing.judge import VERDICT_SCHEMA, FramingPrompt, verdict_from_reply
-from bot.framing.lexical import contest_cue, lexical_verdict, prefilter
+from bot.framing.lexical import lexical_verdict, prefilter, widen
 from bot.models import PrefilterResult, Verdict
 from bot.serialize import verdict_to_dict  # one JSON shape for verdicts: CLI, store, Discord
 from bot.settings import Settings, resource_path
@@ -38,17 +38,6 @@ class JsonModel(Protocol):
     async def available(self) -> bool: ...
 
 
-def _widen(pf: PrefilterResult, text: str, parent: str) -> PrefilterResult:
-    """A short reply ("they'll win it, easily") to a post that frames: the contest word is in the reply, the
-    countries are in the parent. Pass it on to the judge, marked."""
-    if pf.passed:
-        return pf
-    contest = contest_cue(text)
-    if contest is None or not prefilter(parent).passed:
-        return pf
-    return PrefilterResult(True, (*pf.cues, f"contest:{contest}", "parent"), 0.5)
-
-
 class Detector:
     """`await Detector(settings, llm).detect(text)` -> Verdict. `llm` may be None (lexical only)."""
 
@@ -68,12 +57,12 @@ class Detector:
         parent = parent if cfg.use_parent and parent and parent.strip() else None
         pf = prefilter(text)
         if parent:
-            pf = _widen(pf, text, parent)
+            pf = widen(pf, text, parent)
         if mode == "lexical" or self.llm is None or self.prompt is None or not pf.passed:
-            return self._lexical(text, pf)
+            return self._lexical(text, pf, parent)
         if mode == "auto" and not await self.llm.available():
             log.debug("framing: model unavailable, lexical engine")
-            return self._lexical(text, pf)
+            return self._lexical(text, pf, parent)
         self.calls += 1
         try:
             messages = self.prompt.messages(text, parent)
@@ -84,8 +73,8 @@ class Detector:
             log.warning(
                 "framing: model call failed (%s: %s); answering with the lexical engine", type(exc).__name__, exc
             )
-            verdict = self._lexical(text, pf)
+            verdict = self._lexical(text, pf, parent)
             return replace(verdict, reason=f"model failed ({type(exc).__name__}); {verdict.reason}")
 
-    def _lexical(self, text: str, pf: PrefilterResult) -> Verdict:
-        return lexical_verdict(text, threshold=self.settings.framing.lexical_threshold, pf=pf)
+    def _lexical(self, text: str, pf: PrefilterResult, parent: str | None = None) -> Verdict:
+        return lexical_verdict(text, threshold=self.settings.framing.lexical_threshold, pf=pf, parent=parent)

@@ -26,6 +26,9 @@ class Item:
     label: Label
     borderline: bool = False
     parent: str | None = None
+    lang: str = ""
+    group: str = ""  # the source URL: cross-validation keeps one source's excerpts on one side of a split
+    targeted: bool = False  # picked by keyword, not at random: left out of false-fire rates
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +51,10 @@ def _item(raw: Any, where: str) -> Item:
         raise InputError(f"{where}: 'text' must be a string.")
     if raw["label"] not in LABELS:
         raise InputError(f"{where}: 'label' must be one of {', '.join(LABELS)} (got {raw['label']!r}).")
-    parent = raw.get("parent")
+    parent, lang, url = raw.get("parent"), raw.get("lang"), raw.get("url")
     return Item(str(raw["id"]), raw["text"], raw["label"], raw.get("borderline") is True,
-                parent if isinstance(parent, str) else None)  # fmt: skip
+                parent if isinstance(parent, str) else None, lang if isinstance(lang, str) else "",
+                url if isinstance(url, str) else "", "TARGETED" in str(raw.get("source", "")))  # fmt: skip
 
 
 def load_dataset(path: str | Path) -> list[Item]:
