@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.app import open_store
 from bot.counterpoint.library import Library
 from bot.errors import CounterpointError
+from bot.framing import calibration
 from bot.llm.client import LLMClient
 from bot.settings import Settings, resource_path
 from bot.store.dsn import redact
@@ -77,6 +78,7 @@ async def _model_checks(settings: Settings) -> list[Check]:
             ]
         listed = ", ".join(health.models[:3]) or "no models listed"
         checks = [Check("model endpoint", "ok", f"{settings.llm.base_url} lists {listed}")]
+        checks.append(Check("framing engine", "info", calibration.describe(settings)))
         if settings.llm.model and settings.llm.model not in health.models:
             checks.append(Check("model", "fail", f"llm.model {settings.llm.model!r} is not listed by the server"))
         try:

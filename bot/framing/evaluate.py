@@ -116,12 +116,23 @@ def report(outcomes: Sequence[Outcome], *, dataset: str, engine: str, model_call
         "engine": engine,
         "items": len(outcomes),
         "headline": metrics([o for o in outcomes if not o.item.borderline]),
+        "per_language": per_language(outcomes),
         "borderline": metrics([o for o in outcomes if o.item.borderline]),
         "engines_used": dict(Counter(o.engine for o in outcomes)),
         "model_calls": model_calls,
         "median_ms_per_item": round(statistics.median(times) * 1000, 3) if times else None,
         "total_seconds": round(sum(times), 3),
     }
+
+
+def per_language(outcomes: Sequence[Outcome]) -> dict[str, dict[str, Any]]:
+    """Headline precision and recall for each language the dataset tags (rows without `lang` are "?")."""
+    langs = sorted({o.item.lang or "?" for o in outcomes})
+    out = {}
+    for lang in langs:
+        m = metrics([o for o in outcomes if not o.item.borderline and (o.item.lang or "?") == lang])
+        out[lang] = {k: m[k] for k in ("n", "gold_frames", "precision", "recall", "false_fire_rate")}
+    return out
 
 
 def per_item(o: Outcome) -> dict[str, Any]:
@@ -155,6 +166,10 @@ def render_text(r: dict[str, Any]) -> str:
     lines = [f"Dataset {r['dataset']}: {r['items']} items; engine {r['engine']} (verdicts by: {used})"]
     lines += _block("Headline, not borderline", r["headline"])
     lines += _block("Borderline, reported apart", r["borderline"])
+    if len(r["per_language"]) > 1:
+        lines.append("Per language (headline):")
+        for lang, m in r["per_language"].items():
+            lines.append(f"  {lang:<4} precision {_num(m['precision'])}  recall {_num(m['recall'])}  n={m['n']}")
     lines.append(f"Model calls: {r['model_calls']}; median {r['median_ms_per_item']} ms per item; "
                  f"total {r['total_seconds']} s")  # fmt: skip
     return "\n".join(lines)
