@@ -4,10 +4,10 @@ corpus of ordinary chat, and model calls per 1,000 ordinary posts against the na
     .venv/bin/python bench/framing.py [DATA_DIR] [--posts 100000] [--runs 5] [--json]
     .venv/bin/python bench/framing.py [DATA_DIR] --split      # leave-half-out check of the lexical threshold
 
-The corpus is chatter_dev.jsonl from DATA_DIR (default: ../shared/data next to the repo), replicated, plus
-synthetic ordinary chat (short lines, questions, emoji, code, a few model names) up to --posts. The dev data is
-read in place, never copied. Without it the bench says so and exits 0. One process, one thread: the figures are
-for one core (the process is pinned to one CPU where the OS allows it). Each figure is the median of --runs.
+The corpus is chatter.jsonl from DATA_DIR (default: the bundled bot/data), replicated, plus
+synthetic ordinary chat (short lines, questions, emoji, code, a few model names) up to --posts. Without it the
+bench says so and exits 0. One process, one thread: the figures are for one core (the process is pinned to one CPU
+where the OS allows it). Each figure is the median of --runs.
 
 Prints a table, then one JSON line. Targets (issue 3): prefilter >= 20,000 posts/s; pass rate <= 10%.
 
@@ -38,7 +38,7 @@ from bot.framing.lexical import lexical_verdict, prefilter
 from bot.settings import FramingSettings
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = REPO.parent / "shared" / "data"
+DEFAULT_DATA = REPO / "bot" / "data"  # the bundled labelled sets
 
 OPENERS = ("anyone else", "quick question:", "fwiw", "ok so", "hey all,", "update:", "not sure but", "lol")
 SUBJECTS = (
@@ -83,7 +83,7 @@ def synthetic(n: int, seed: int = 20250613) -> list[str]:
 
 
 def corpus(data_dir: Path, posts: int) -> list[str] | None:
-    path = data_dir / "chatter_dev.jsonl"
+    path = data_dir / "chatter.jsonl"
     if not path.is_file():
         return None
     chatter = [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -112,7 +112,7 @@ def _prf(rows: list[tuple[bool, float]], threshold: float) -> dict[str, Any]:
 
 
 def split_check(data_dir: Path) -> dict[str, Any] | None:
-    path = data_dir / "framing_dev.jsonl"
+    path = data_dir / "framing.jsonl"
     if not path.is_file():
         return None
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -143,7 +143,7 @@ def pin_one_core() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("data_dir", nargs="?", default=str(DEFAULT_DATA), help="folder with chatter_dev.jsonl")
+    ap.add_argument("data_dir", nargs="?", default=str(DEFAULT_DATA), help="folder with chatter.jsonl")
     ap.add_argument("--posts", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--json", action="store_true", help="print only the JSON line")
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     texts = corpus(Path(args.data_dir), args.posts)
     if texts is None:
-        print(f"skipped: no chatter_dev.jsonl in {args.data_dir}")
+        print(f"skipped: no chatter.jsonl in {args.data_dir}")
         print(json.dumps({"bench": "framing", "skipped": True, "data_dir": str(args.data_dir)}))
         return 0
     pinned = pin_one_core()
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         "model_calls_per_1000": round(1000 * passed / len(texts), 1), "naive_calls_per_1000": 1000,
     }  # fmt: skip
     if not args.json:
-        print(f"corpus: {len(texts):,} ordinary posts (chatter_dev replicated + synthetic chat); {pinned}")
+        print(f"corpus: {len(texts):,} ordinary posts (chatter.jsonl replicated + synthetic chat); {pinned}")
         print(f"{'measure':<42}{'value':>14}")
         for key in ("prefilter_posts_per_s", "lexical_posts_per_s", "prefilter_pass_rate",
                     "lexical_false_fire_rate", "model_calls_per_1000", "naive_calls_per_1000"):  # fmt: skip

@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--jsonl", action="store_true", help="print one JSON line per item; the report goes to stderr")
     _add_common(p)
 
+    p = sub.add_parser("calibrate", help="measure the model on the bundled labelled set; pick the engine for auto")
+    p.add_argument("--time-budget", type=float, default=600.0, metavar="S", help="seconds of model calls (600)")
+    p.add_argument("--sample", type=int, default=None, metavar="N", help="measure on N random labelled posts")
+    _add_common(p)
+
     p = sub.add_parser("doctor", help="checklist of config, storage, model endpoint, platform credentials")
     _add_common(p)
 

@@ -176,3 +176,17 @@ def test_eval_engine_llm_without_a_server_exits_3(tmp_path, capsys, monkeypatch)
     monkeypatch.setenv("COUNTERPOINT_LLM__MAX_RETRIES", "0")
     rc, _, err = run_eval(capsys, "--dataset", str(write_jsonl(tmp_path / "s.jsonl", ROWS)), "--engine", "llm")
     assert rc == 3 and "No model answers" in err
+
+
+def test_eval_reports_per_language(tmp_path, capsys):
+    rows = [
+        {"id": "1", "text": "China is winning the AI race against America.", "label": "frames", "lang": "en"},
+        {"id": "2", "text": "在人工智能竞赛中，中国正在赶超美国。", "label": "frames", "lang": "zh"},
+        {"id": "3", "text": "Qwen 3 is great for coding.", "label": "mentions", "lang": "en"},
+    ]
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    assert main(["eval", "--dataset", str(path), "--engine", "lexical", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc["per_language"]) == {"en", "zh"} and doc["per_language"]["en"]["n"] == 2
+    assert doc["per_language"]["zh"]["recall"] == 1.0

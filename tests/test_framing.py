@@ -1,6 +1,6 @@
 """Framing detector: prefilter, lexical engine, model judge (stub and real LLMClient on FakeLLM), check CLI.
 
-Every example sentence here was written for these tests; the dev data is only read in place by the target test.
+Every example sentence here was written for these tests; the bundled data's targets are in test_framing_fit.py.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from bot.llm.client import LLMClient
 from bot.serialize import verdict_to_dict
 from bot.settings import Settings, load_settings, resource_path
 from tests.fakes.fake_llm import fake_llm_fixture, llm_settings, unused_base_url  # noqa: F401  (fixture)
-from tests.fakes.framing_kit import DEV_DATA, StubLLM, dev_rows, keyword_judge, post_of, threaded_fake_llm
+from tests.fakes.framing_kit import StubLLM, keyword_judge, post_of, threaded_fake_llm
 
 FRAMES_BY_LANGUAGE = {
     "en": "Washington is losing the AI race, and Beijing knows it.",
@@ -368,23 +368,6 @@ def test_check_auto_without_a_server_still_answers(capsys, monkeypatch):
     monkeypatch.setenv("COUNTERPOINT_LLM__MAX_RETRIES", "0")
     assert main(["check", "--json", "China is winning the AI war."]) == 0
     assert json.loads(capsys.readouterr().out)["verdict"]["engine"] == "lexical"
-
-
-# ---- the issue's targets on the dev data (read in place; skipped where it is absent) -----------------------------
-
-
-@pytest.mark.skipif(not (DEV_DATA / "framing_dev.jsonl").is_file(), reason="dev data not available")
-def test_dev_data_targets():
-    rows = [r for r in dev_rows("framing_dev.jsonl") if not r.get("borderline")]
-    verdicts = [(r["label"] == "frames", lexical_verdict(r["text"])) for r in rows]
-    tp = sum(gold and v.label == "frames" for gold, v in verdicts)
-    fp = sum(not gold and v.label == "frames" for gold, v in verdicts)
-    gold_frames = [v for gold, v in verdicts if gold]
-    assert tp / max(1, tp + fp) >= 0.85 and tp / len(gold_frames) >= 0.5
-    assert sum(v.prefilter.passed for v in gold_frames) / len(gold_frames) >= 0.97
-    chatter = [lexical_verdict(r["text"]) for r in dev_rows("chatter_dev.jsonl")]
-    assert sum(v.prefilter.passed for v in chatter) / len(chatter) <= 0.10
-    assert sum(v.label == "frames" for v in chatter) / len(chatter) <= 0.01
 
 
 def test_check_lexical_json_includes_the_cited_template_counterpoint(capsys):

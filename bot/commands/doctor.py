@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from bot.app import open_store
 from bot.counterpoint.library import Library
 from bot.errors import CounterpointError
+from bot.framing import calibration
 from bot.llm.client import LLMClient
 from bot.settings import Settings
 from bot.store.dsn import redact
@@ -85,6 +86,7 @@ async def _model_checks(settings: Settings) -> list[Check]:
             ]
         listed = ", ".join(health.models[:3]) or "no models listed"
         checks = [Check("model endpoint", "ok", f"{settings.llm.base_url} lists {listed}")]
+        checks.append(Check("framing engine", "info", calibration.describe(settings)))
         if settings.llm.model and settings.llm.model not in health.models:
             checks.append(Check("model", "fail", f"llm.model {settings.llm.model!r} is not listed by the server"))
         try:

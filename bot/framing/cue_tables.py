@@ -18,9 +18,12 @@ trailing `\\w*` admits inflections and compounds, and a leading `~` lets the ent
   tech / cyber           technical or security context, where contest words mean something else
   company                US companies and products: a contest among them is not a national one
   ai                     any AI context
+The other languages and the families the fitted engine added live in cue_tables_world.py.
 """
 
 from __future__ import annotations
+
+from bot.framing.cue_tables_world import MORE
 
 Table = tuple[list[str], list[str]]
 
@@ -29,14 +32,14 @@ Table = tuple[list[str], list[str]]
 US_NOUN: Table = (
     [
         r"america", r"the united states", r"united states", r"u\.s\.(?:a\.)?", r"washington", r"the west(?! coast)",
-        r"silicon valley", r"white house", r"pentagon", r"uncle sam", r"estados unidos", r"ee\.\s?uu\.?", r"eua",
+        r"white house", r"trump", r"biden", r"pentagon", r"uncle sam", r"estados unidos", r"ee\.\s?uu\.?", r"eua",
         r"occidente", r"ocidente", r"norteam[ée]rica", r"[ée]tats[- ]unis", r"am[ée]rique", r"l'occident",
         r"vereinigten? staaten", r"amerika", r"de[nmrs]? westen[s]?", r"verenigde staten", r"het westen",
         r"the americans", r"los estadounidenses", r"les am[ée]ricains", r"die amerikaner", r"os americanos",
     ],
     [
-        "美国", "美國", "美方", "华盛顿", "華盛頓", "硅谷", "矽谷", "白宫", "白宮", "米国", "米政府", "アメリカ",
-        "ワシントン", "シリコンバレー", "西側", "西方国家", "西方", "欧米", "米欧", "対米", "美帝",
+        "美国", "美國", "美方", "华盛顿", "華盛頓", "白宫", "白宮", "米国", "米政府", "アメリカ",
+        "ワシントン", "西側", "西方国家", "西方", "欧米", "米欧", "対米", "美帝",
     ],
 )
 US_ADJ = (
@@ -131,7 +134,7 @@ SCOREBOARD = (
         r"alcan[cç]\w*", r"[àa] frente", r"gagn\w*", r"d[ée]pass\w*", r"rattrap\w*", r"retard", r"avance",
         r"en t[eê]te", r"devan\w*", r"derri[eè]re", r"l'emport\w*", r"gewinn(?:t|en)", r"gewonnen", r"verlier\w*",
         r"verloren", r"[üu]berhol\w*", r"einhol\w*", r"aufhol\w*", r"vorsprung", r"r[üu]ckstand",
-        r"f[üu]hr(?:t|en|end\w*|ung)", r"dominier\w*", r"abgeh[äa]ngt", r"winn\w*", r"verlie\w*", r"inhal\w*",
+        r"f[üu]hr(?:t|en|end\w*|ung)", r"dominier\w*", r"abgeh[äa]ngt", r"winn(?!ie)\w*", r"verlie\w*", r"inhal\w*",
         r"voorsprong", r"achterstand", r"kloof", r"leid(?:t|en|end\w*)",
     ],
     [
@@ -269,7 +272,7 @@ COUNTER = (
         r"no such thing as (?:a|an) (?:race|winner)",
         r"(?:misleading|wrong|lazy|dangerous|simplistic|tired|unhelpful|flawed|false|bad) (?:framing|frame|narrative"
         r"|metaphor|analogy|dichotomy)", r"zero-sum thinking", r"not (?:a )?zero-sum",
-        r"propaganda(?: talking)? point",
+        r"propaganda(?: talking)? point", r"mind-?set", r"mentality", r"treat(?:s|ing)? (?:ai|it|this) as",
     ],
     [
         "叙事", "敘事", "论调", "論調", "所谓", "所謂", "神话", "神話", "并非一场", "並非一場", "不是一场",
@@ -309,8 +312,9 @@ COMPANY: Table = (
     [
         r"openai", r"google", r"anthropic", r"meta", r"microsoft", r"nvidia", r"amd", r"intel", r"apple", r"amazon",
         r"xai", r"mistral", r"perplexity", r"chatgpt", r"claude", r"gemini", r"llama", r"copilot", r"cursor",
+        r"silicon valley", r"big tech",
     ],
-    [],
+    ["硅谷", "矽谷", "シリコンバレー"],
 )
 AI = (
     [
@@ -327,7 +331,7 @@ AI = (
     ],
 )
 
-TABLES: dict[str, Table] = {
+_FIRST: dict[str, Table] = {
     "us_noun": US_NOUN,
     "us_adj": US_ADJ,
     "cn_noun": CN_NOUN,
@@ -350,3 +354,10 @@ TABLES: dict[str, Table] = {
     "ai": AI,
 }
 # fmt: on
+
+# Both files, family by family: the first languages here, the others and the fitted engine's families in MORE.
+TABLES: dict[str, Table] = {
+    name: (_FIRST.get(name, ([], []))[0] + MORE.get(name, ([], []))[0],
+           _FIRST.get(name, ([], []))[1] + MORE.get(name, ([], []))[1])
+    for name in dict.fromkeys([*_FIRST, *MORE])
+}  # fmt: skip

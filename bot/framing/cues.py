@@ -7,7 +7,9 @@ fragments matched as whole words; CJK entries
 are literal compounds (those scripts have no word boundaries). Each family compiles to ONE regex whose literal
 prefixes are merged into a trie: Python's `re` tries alternatives one by one, so a flat list of 200 words would cost
 200 comparisons per character; the trie costs a handful. An ASCII-only variant skips the CJK branch for the common
-case. Languages: en, zh (simplified and traditional), ja, es, fr, de, pt, nl.
+case. Languages: en, zh (simplified and traditional), ja, es, fr, de, pt, nl, and (bot/framing/cue_tables_world.py)
+ar, ru, ko, hi, vi. Table entries go through the same normalisation as the text, so a Russian entry meets Russian
+text in the same half-Latin form that the look-alike mapping gives it.
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ _INVISIBLE = (
     "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b"
     "\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\u206a\u206b\u206c\u206d\u206e\u206f"
     "\u3164\ufe00\ufe01\ufe02\ufe03\ufe0e\ufe0f\ufeff\uffa0"
+    "\u0640"  # Arabic tatweel: stretches a word for layout ("سبـاق"), never changes it
 )
-# Cyrillic/Greek letters that look Latin: "Сhina" spelled with a Cyrillic С must still match.
-_CONFUSABLE = "аеорсухіјѕԁһӏАВЕКМНОРСТХІЈЅοαερκντιΑΒΕΗΙΚΜΝΟΡΤΧΥΖ"
-_LATIN_TWIN = "aeopcyxijsdhlABEKMHOPCTXIJSoaepkvtiABEHIKMNOPTXYZ"
+# Cyrillic/Greek letters that look Latin: "Сhina" spelled with a Cyrillic С must still match. Every Cyrillic
+# capital mapped here has its small letter mapped to the same letter's small form, so that lower-casing after the
+# mapping gives one spelling per Russian word whatever its case ("Китай" and "китай" -> "kитaй").
+_CONFUSABLE = "аеорсухіјѕԁһӏвкмнтАВЕКМНОРСТХІЈЅУοαερκντιΑΒΕΗΙΚΜΝΟΡΤΧΥΖ"
+_LATIN_TWIN = "aeopcyxijsdhlbkmhtABEKMHOPCTXIJSYoaepkvtiABEHIKMNOPTXYZ"
 _TABLE: dict[int, int | None] = {ord(c): None for c in _INVISIBLE}
 _TABLE.update({ord(a): ord(b) for a, b in zip(_CONFUSABLE, _LATIN_TWIN, strict=True)})
 _TABLE.update({ord(c): ord("-") for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"})
@@ -46,7 +51,9 @@ def normalize(text: str, *, keep_lines: bool = False) -> str:
 
 
 # --- trie compilation --------------------------------------------------------------------------------------------
-LETTER = "a-z0-9\u00c0-\u024f"  # what counts as "inside a word" for Latin-script cues (text is lower-cased)
+# What counts as "inside a word" for word-bounded cues (text is lower-cased): Latin with Vietnamese letters,
+# Cyrillic and Devanagari (whose vowel signs sit inside words: "चीन" must not match inside "प्राचीन").
+LETTER = "a-z0-9\u00c0-\u024f\u1e00-\u1eff\u0400-\u04ff\u0900-\u097f"
 _META = set(".^$*+?{}[]\\|()")
 
 
@@ -107,22 +114,36 @@ class Family:
         return self.ascii_re if is_ascii else self.full_re
 
 
-def _compile(name: str, latin: list[str], cjk: list[str]) -> Family:
-    # \w in a Latin entry means a Latin letter: "deepseek\w*" must not swallow the Japanese that follows it
-    latin = [f.replace(r"\w", f"[{LETTER}]") for f in latin]
-    words = [f for f in latin if not f.startswith("~")]
-    infixes = [f[1:] for f in latin if f.startswith("~")]
+def _fold(entry: str) -> str:
+    """A table entry in the form the text takes after normalize() and lower()."""
+    return normalize(entry).lower() if not entry.isascii() else entry
+
+
+_OTHER_SCRIPT = re.compile("[\u0400-\u04ff\u0900-\u097f\u1e00-\u1eff]")
+
+
+def _bounded(fragments: list[str]) -> list[str]:
+    """Word entries: `~` marks a compound ending (no left boundary); the others are bounded on both sides."""
+    # \w in a word entry means a letter of a bounded script: "deepseek\w*" must not swallow the Japanese after it
+    words = [f.replace(r"\w", f"[{LETTER}]") for f in fragments if not f.startswith("~")]
+    infixes = [f[1:].replace(r"\w", f"[{LETTER}]") for f in fragments if f.startswith("~")]
     parts = [f"(?:{trie_pattern(words, latin=True)})"] if words else []
-    if infixes:  # compound endings: no left boundary, still a right one
+    if infixes:
         parts.append(f"(?:{trie_pattern(infixes, latin=False)})(?![{LETTER}])")
-    ascii_re = re.compile("|".join(parts) or "(?!)")
+    return parts
+
+
+def _compile(name: str, latin: list[str], cjk: list[str]) -> Family:
+    latin = [_fold(f) for f in latin]
+    ascii_parts = _bounded([f for f in latin if not _OTHER_SCRIPT.search(f)])  # cannot match ASCII text anyway
+    parts = _bounded(latin)
     if cjk:
-        parts.append(trie_pattern([re.escape(w.lower()) for w in cjk], latin=False))
-    return Family(name, ascii_re, re.compile("|".join(parts) or "(?!)"))
+        parts.append(trie_pattern([re.escape(_fold(w)) for w in cjk], latin=False))
+    return Family(name, re.compile("|".join(ascii_parts) or "(?!)"), re.compile("|".join(parts) or "(?!)"))
 
 
 # The prefilter's first (and, for most posts, only) scan: every side cue and every explicit phrase in one trie.
-GATE_FAMILIES = ("us_noun", "us_adj", "cn_noun", "cn_adj", "pair", "cn_lab", "bloc", "phrase")
+GATE_FAMILIES = ("us_noun", "us_adj", "cn_noun", "cn_adj", "pair", "cn_lab", "bloc", "phrase", "metaphor", "two_powers")
 CONTEST_FAMILIES = ("contest", "scoreboard", "contest_weak")
 
 

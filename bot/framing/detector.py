@@ -4,7 +4,9 @@
 
 Only posts that pass the prefilter cost a model call. `auto` uses the model while it is healthy and falls back to
 the lexical engine by itself, with a log line, never an exception: with the model down the bot stays quiet
-rather than wrong, because the lexical engine is precision-first.
+rather than wrong, because the lexical engine is precision-first. Once `counterpoint calibrate` has measured the
+configured model (bot/framing/calibration.py), `auto` follows its choice: offline only, the model confirming
+offline candidates, or the model alone, whichever was at least as precise as offline and best overall.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot.errors import LLMError
-from bot.framing.judge import VERDICT_SCHEMA, FramingPrompt, verdict_from_reply
-from bot.framing.lexical import contest_cue, lexical_verdict, prefilter
+from bot.framing import calibration
+from bot.framing.bundled import framing_items
+from bot.framing.calibration import model_key
+from bot.framing.judge import VERDICT_SCHEMA, FramingPrompt, few_shot_messages, verdict_from_reply
+from bot.framing.lexical import lexical_verdict, prefilter, widen
 from bot.models import PrefilterResult, Verdict
 from bot.settings import Settings
 
@@ -35,17 +40,6 @@ class JsonModel(Protocol):
     async def available(self) -> bool: ...
 
 
-def _widen(pf: PrefilterResult, text: str, parent: str) -> PrefilterResult:
-    """A short reply ("they'll win it, easily") to a post that frames: the contest word is in the reply, the
-    countries are in the parent. Pass it on to the judge, marked."""
-    if pf.passed:
-        return pf
-    contest = contest_cue(text)
-    if contest is None or not prefilter(parent).passed:
-        return pf
-    return PrefilterResult(True, (*pf.cues, f"contest:{contest}", "parent"), 0.5)
-
-
 class Detector:
     """`await Detector(settings, llm).detect(text)` -> Verdict. `llm` may be None (lexical only)."""
 
@@ -56,6 +50,15 @@ class Detector:
         self.prompt = FramingPrompt.load(folder) if llm is not None else None  # fail fast on a broken prompt
         self.calls = 0  # model calls attempted
         self.fallbacks = 0  # model calls that failed and were answered by the lexical engine
+        # which engine decides in `auto`, as measured by `counterpoint calibrate` for this very model
+        self.calibration = calibration.load() if llm is not None else None
+        if self.calibration and self.calibration.model != model_key(settings.llm.base_url, settings.llm.model):
+            self.calibration = None
+        self.examples = few_shot_messages(framing_items()) if self.calibration and self.calibration.few_shot else []
+
+    def auto_engine(self) -> str:
+        """What `auto` does with a healthy model: the calibrated choice; uncalibrated, the model decides."""
+        return self.calibration.engine if self.calibration else "llm"
 
     async def detect(self, text: str, *, parent: str | None = None, engine: str | None = None) -> Verdict:
         if not text or not text.strip():
@@ -65,15 +68,25 @@ class Detector:
         parent = parent if cfg.use_parent and parent and parent.strip() else None
         pf = prefilter(text)
         if parent:
-            pf = _widen(pf, text, parent)
+            pf = widen(pf, text, parent)
         if mode == "lexical" or self.llm is None or self.prompt is None or not pf.passed:
-            return self._lexical(text, pf)
+            return self._lexical(text, pf, parent)
         if mode == "auto" and not await self.llm.available():
             log.debug("framing: model unavailable, lexical engine")
-            return self._lexical(text, pf)
+            return self._lexical(text, pf, parent)
+        if mode == "auto" and self.auto_engine() != "llm":
+            offline = self._lexical(text, pf, parent)
+            if self.auto_engine() == "lexical" or not offline.frames:
+                return offline  # calibrated: the model only ever confirms offline candidates, or is not asked
+        return await self._judge(text, pf, parent)
+
+    async def _judge(self, text: str, pf: PrefilterResult, parent: str | None) -> Verdict:
+        assert self.llm is not None and self.prompt is not None
+        cfg = self.settings.framing
         self.calls += 1
         try:
             messages = self.prompt.messages(text, parent)
+            messages[1:1] = self.examples
             reply = await self.llm.chat_json(messages, VERDICT_SCHEMA, name="framing", max_tokens=VERDICT_TOKENS)
             return verdict_from_reply(reply, text, pf, threshold=cfg.llm_threshold)
         except LLMError as exc:
@@ -81,8 +94,8 @@ class Detector:
             log.warning(
                 "framing: model call failed (%s: %s); answering with the lexical engine", type(exc).__name__, exc
             )
-            verdict = self._lexical(text, pf)
+            verdict = self._lexical(text, pf, parent)
             return replace(verdict, reason=f"model failed ({type(exc).__name__}); {verdict.reason}")
 
-    def _lexical(self, text: str, pf: PrefilterResult) -> Verdict:
-        return lexical_verdict(text, threshold=self.settings.framing.lexical_threshold, pf=pf)
+    def _lexical(self, text: str, pf: PrefilterResult, parent: str | None = None) -> Verdict:
+        return lexical_verdict(text, threshold=self.settings.framing.lexical_threshold, pf=pf, parent=parent)

@@ -26,6 +26,9 @@ class Item:
     label: Label
     borderline: bool = False
     parent: str | None = None
+    lang: str = ""
+    group: str = ""  # the source URL: cross-validation keeps one source's excerpts on one side of a split
+    targeted: bool = False  # picked by keyword, not at random: left out of false-fire rates
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +53,10 @@ def _item(raw: Any, where: str) -> Item:
         raise InputError(f"{where}: 'text' is empty.")
     if raw["label"] not in LABELS:
         raise InputError(f"{where}: 'label' must be one of {', '.join(LABELS)} (got {raw['label']!r}).")
-    parent = raw.get("parent")
+    parent, lang, url = raw.get("parent"), raw.get("lang"), raw.get("url")
     return Item(str(raw["id"]), raw["text"], raw["label"], raw.get("borderline") is True,
-                parent if isinstance(parent, str) else None)  # fmt: skip
+                parent if isinstance(parent, str) else None, lang if isinstance(lang, str) else "",
+                url if isinstance(url, str) else "", "TARGETED" in str(raw.get("source", "")))  # fmt: skip
 
 
 def load_dataset(path: str | Path) -> list[Item]:
@@ -123,12 +127,23 @@ def report(outcomes: Sequence[Outcome], *, dataset: str, engine: str, model_call
         "engine": engine,
         "items": len(outcomes),
         "headline": metrics([o for o in outcomes if not o.item.borderline]),
+        "per_language": per_language(outcomes),
         "borderline": metrics([o for o in outcomes if o.item.borderline]),
         "engines_used": dict(Counter(o.engine for o in outcomes)),
         "model_calls": model_calls,
         "median_ms_per_item": round(statistics.median(times) * 1000, 3) if times else None,
         "total_seconds": round(sum(times), 3),
     }
+
+
+def per_language(outcomes: Sequence[Outcome]) -> dict[str, dict[str, Any]]:
+    """Headline precision and recall for each language the dataset tags (rows without `lang` are "?")."""
+    langs = sorted({o.item.lang or "?" for o in outcomes})
+    out = {}
+    for lang in langs:
+        m = metrics([o for o in outcomes if not o.item.borderline and (o.item.lang or "?") == lang])
+        out[lang] = {k: m[k] for k in ("n", "gold_frames", "precision", "recall", "false_fire_rate")}
+    return out
 
 
 def per_item(o: Outcome) -> dict[str, Any]:
@@ -162,6 +177,10 @@ def render_text(r: dict[str, Any]) -> str:
     lines = [f"Dataset {r['dataset']}: {r['items']} items; engine {r['engine']} (verdicts by: {used})"]
     lines += _block("Headline, not borderline", r["headline"])
     lines += _block("Borderline, reported apart", r["borderline"])
+    if len(r["per_language"]) > 1:
+        lines.append("Per language (headline):")
+        for lang, m in r["per_language"].items():
+            lines.append(f"  {lang:<4} precision {_num(m['precision'])}  recall {_num(m['recall'])}  n={m['n']}")
     lines.append(f"Model calls: {r['model_calls']}; median {r['median_ms_per_item']} ms per item; "
                  f"total {r['total_seconds']} s")  # fmt: skip
     return "\n".join(lines)

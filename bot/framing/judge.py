@@ -7,12 +7,15 @@ part. The post goes between <post> tags as data and cannot close them itself.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError, LLMBadResponse
+from bot.framing.evaluate import Item
 from bot.framing.lexical import side_label
 from bot.models import LABELS, PrefilterResult, Verdict
 
@@ -103,3 +106,29 @@ def verdict_from_reply(reply: Any, post: str, pf: PrefilterResult, *, threshold:
             f"model unsure ({confidence:.2f} < {threshold:.2f}): {reason}",
         )
     return Verdict(label, round(confidence, 3), "llm", pf, quote, reason)
+
+
+FEW_SHOT = (("frames", 2), ("mentions", 1), ("other", 1))
+_SHOT_REASON = {
+    "frames": "presents AI as a contest between the US and China",
+    "mentions": "names a side without a national contest",
+    "other": "no national side",
+}
+
+
+def few_shot_items(items: Sequence[Item]) -> list[Item]:
+    """A few short, clear English rows from the bundled set, the same ones every time (calibration leaves them out
+    of its measurement, so the examples never grade themselves)."""
+    clear = sorted((i for i in items if not i.borderline and i.lang == "en" and len(i.text) >= 60),
+                   key=lambda i: (len(i.text), i.id))  # fmt: skip
+    return [i for label, k in FEW_SHOT for i in [j for j in clear if j.label == label][:k]]
+
+
+def few_shot_messages(items: Sequence[Item]) -> list[dict[str, str]]:
+    """Worked examples as earlier turns of the conversation, between the system text and the post."""
+    out = []
+    for item in few_shot_items(items):
+        answer = {"label": item.label, "confidence": 0.9, "quote": "", "reason": _SHOT_REASON[item.label]}
+        out += [{"role": "user", "content": f"<post>\n{_as_data(item.text, POST_CHARS)}\n</post>"},
+                {"role": "assistant", "content": json.dumps(answer)}]  # fmt: skip
+    return out

@@ -1,6 +1,6 @@
 """Helpers for the framing tests: a duck-typed model stub, FakeLLM on its own thread (for CLI tests that call
-`bot.__main__.main`, which runs its own event loop), a responder that judges like a tiny model, and the dev-data
-location (read in place, never copied into the repo)."""
+`bot.__main__.main`, which runs its own event loop), a responder that judges like a tiny model, and the bundled
+labelled data."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from tests.fakes.fake_llm import FakeLLM
 
-DEV_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DEV_DATA = Path(__file__).resolve().parents[2] / "bot" / "data"  # the bundled labelled sets
 
 
 class StubLLM:
