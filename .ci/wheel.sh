@@ -18,7 +18,8 @@ names = set(zipfile.ZipFile(sys.argv[1]).namelist())
 tops = sorted({n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")})
 assert tops == ["bot"], f"the wheel installs more than the bot package: {tops}"
 need = ["bot/config/settings.toml", "bot/config/sources.toml", "bot/config/prompts/framing.md",
-        "bot/config/.env.example", "bot/cogs/watch.py", "bot/data/demo_discussion.json"]
+        "bot/config/.env.example", "bot/cogs/watch.py", "bot/data/demo_discussion.json",
+        "bot/data/framing.jsonl", "bot/data/framing_weights.json", "bot/text/tlds.txt"]
 missing = [n for n in need if n not in names]
 assert not missing, f"the wheel lacks {missing}"
 PY

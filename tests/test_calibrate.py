@@ -71,7 +71,8 @@ async def test_auto_follows_an_offline_choice_and_never_asks_the_model(monkeypat
 async def test_a_record_for_another_model_is_ignored(monkeypatch):
     calibration.save(choose([Decision(True, True, False)], model="http://elsewhere/v1 other-model"))
     detector = Detector(load_settings(None), StubLLM(says_frames({})))
-    assert detector.calibration is None and detector.auto_engine() == "llm"
+    # uncalibrated for this model: the model may only confirm offline candidates
+    assert detector.calibration is None and detector.auto_engine() == "confirm"
 
 
 def test_choice_is_never_less_precise_than_offline():

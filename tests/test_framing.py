@@ -264,7 +264,7 @@ async def test_post_text_cannot_break_out_of_its_delimiters():
 
 async def test_parent_is_context_and_widens_the_prefilter_for_short_replies():
     stub = StubLLM(frames_reply())
-    detector = Detector(settings(), stub)
+    detector = Detector(settings(engine="llm"), stub)  # the model decides: it must see the parent
     verdict = await detector.detect("yeah and they'll win it easily", parent="China is racing the US for AI.")
     assert verdict.prefilter.passed and "parent" in verdict.prefilter.cues
     assert "<parent>" in stub.requests[0]["messages"][-1]["content"]

@@ -9,7 +9,6 @@ engine that needs fewer model calls. The record names the model it measured: a d
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,8 +83,9 @@ def model_key(base_url: str, model: str) -> str:
 
 
 def record_path() -> Path:
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "counterpoint" / RECORD_NAME
+    from bot.settings import user_data_dir  # the one per-user data folder (platformdirs)
+
+    return user_data_dir() / RECORD_NAME
 
 
 def save(cal: Calibration, path: Path | None = None) -> Path:
@@ -113,5 +113,8 @@ def describe(settings: Settings) -> str:
         return f"framing.engine = {settings.framing.engine!r}, set in the config"
     cal = load()
     if cal is None or cal.model != model_key(settings.llm.base_url, settings.llm.model):
-        return "auto: the model decides, uncalibrated for this model (run `counterpoint calibrate`)"
+        return (
+            "auto: the model confirms the offline engine's candidates, uncalibrated for this model "
+            "(run `counterpoint calibrate` to measure whether it should do more)"
+        )
     return f"auto: {cal.line()}"

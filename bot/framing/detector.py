@@ -57,8 +57,10 @@ class Detector:
         self.examples = few_shot_messages(framing_items()) if self.calibration and self.calibration.few_shot else []
 
     def auto_engine(self) -> str:
-        """What `auto` does with a healthy model: the calibrated choice; uncalibrated, the model decides."""
-        return self.calibration.engine if self.calibration else "llm"
+        """What `auto` does with a healthy model: the calibrated choice. Uncalibrated, the model only confirms the
+        offline engine's candidates: an unmeasured model may veto a reply but never adds one, so `auto` is never
+        less precise than offline (a 135M model that calls nearly everything "frames" measured 0.82 alone)."""
+        return self.calibration.engine if self.calibration else "confirm"
 
     async def detect(self, text: str, *, parent: str | None = None, engine: str | None = None) -> Verdict:
         if not text or not text.strip():
