@@ -92,3 +92,19 @@ def test_doctor_line_names_the_deciding_engine():
     key = calibration.model_key(settings.llm.base_url, settings.llm.model)
     calibration.save(choose([Decision(True, True, False)], model=key))
     assert calibration.describe(settings).startswith("auto: the offline engine decides (calibrated on 1")
+
+
+def test_a_model_that_mostly_fails_stores_nothing(monkeypatch, capsys):
+    """Failed calls are no evidence: with most of them failing, the figures would describe the offline engine
+    standing in for the model, so calibrate exits 3 with one sentence and keeps no record."""
+
+    def broken(body: dict[str, Any]) -> dict[str, Any]:
+        return {"label": "not-a-label"}  # fails the schema, the repair too: the call fails
+
+    with threaded_fake_llm(broken) as fake:
+        monkeypatch.setenv("COUNTERPOINT_LLM__BASE_URL", fake.base_url)
+        monkeypatch.setenv("COUNTERPOINT_LLM__MAX_RETRIES", "0")
+        assert main(["calibrate", "--sample", "40", "--time-budget", "30"]) == 3
+    err = capsys.readouterr().err
+    assert "model calls failed" in err and "Traceback" not in err
+    assert calibration.load() is None

@@ -22,6 +22,7 @@ from bot.framing.detector import Detector
 from bot.framing.evaluate import Item
 from bot.framing.judge import few_shot_items, few_shot_messages
 from bot.framing.lexical import lexical_verdict
+from bot.progress import Progress
 from bot.settings import Settings
 
 SEED = 13
@@ -40,29 +41,20 @@ def calibration_items(sample: int | None) -> list[Item]:
     return labelled + chatter
 
 
-class Progress:
-    """One updating line on stderr when it is a terminal; silent otherwise (logs and pipes stay clean)."""
-
-    def __init__(self, total: int, label: str) -> None:
-        self.total, self.done, self.label = total, 0, label
-        self.live = sys.stderr.isatty()
-
-    def step(self) -> None:
-        self.done += 1
-        if self.live:
-            bar = "#" * (30 * self.done // max(1, self.total))
-            print(f"\r{self.label} [{bar:<30}] {self.done}/{self.total}", end="", file=sys.stderr, flush=True)
-            if self.done == self.total:
-                print(file=sys.stderr)
+# More failed model calls than this share of those asked and nothing is stored: the figures would describe the
+# offline engine standing in for a model that timed out, not the model.
+MAX_FAILED_SHARE = 0.2
 
 
 async def model_decisions(detector: Detector, items: list[Item], deadline: float, label: str) -> list[Decision]:
-    """Gold, offline and model decision per item; items left when the deadline passes are dropped."""
+    """Gold, offline and model decision per item. Items the deadline leaves unjudged and items whose model call
+    failed are dropped from every engine's figures alike; too many failures is an error, not a measurement."""
     slots = asyncio.Semaphore(detector.settings.llm.concurrency)
     asked = [i for i in items if lexical_verdict(i.text).prefilter.passed]
-    progress = Progress(len(asked), label)
+    failed = 0
 
-    async def one(item: Item) -> Decision | None:
+    async def one(item: Item, progress: Progress) -> Decision | None:
+        nonlocal failed
         offline = lexical_verdict(item.text, threshold=detector.settings.framing.lexical_threshold)
         if not offline.prefilter.passed:
             return Decision(item.label == "frames", False, False)
@@ -70,11 +62,20 @@ async def model_decisions(detector: Detector, items: list[Item], deadline: float
             if time.monotonic() > deadline:
                 return None
             verdict = await detector.detect(item.text, engine="llm")
-        progress.step()
-        model = verdict.frames if verdict.engine == "llm" else None  # a failed call is no evidence either way
-        return Decision(item.label == "frames", offline.frames, model)
+        progress.advance()
+        if verdict.engine != "llm":  # the call failed and offline answered: no evidence about the model
+            failed += 1
+            return None
+        return Decision(item.label == "frames", offline.frames, verdict.frames)
 
-    return [d for d in await asyncio.gather(*(one(i) for i in items)) if d is not None]
+    with Progress(label, len(asked), unit="posts") as progress:
+        decisions = await asyncio.gather(*(one(i, progress) for i in items))
+    if asked and failed > MAX_FAILED_SHARE * len(asked):
+        raise LLMUnavailable(
+            f"{failed} of {len(asked)} model calls failed or timed out ({label}); nothing stored. "
+            "Give the model server more time (llm.read_timeout) or a lighter load, then calibrate again."
+        )
+    return [d for d in decisions if d is not None]
 
 
 def render(cal: Calibration, other: Calibration) -> str:
