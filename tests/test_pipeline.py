@@ -172,6 +172,8 @@ async def test_retention_runs_while_the_bot_runs_and_stops_with_it(tmp_path):
     async with Store.open(tmp_path / "ret.db", clock=clock) as store:
         old = Post("discord", "old", "t", "u", "a", "secret old words", T0 - timedelta(days=100), "c", "g")
         await store.add_post(old)
+        assert await store.take_slot("model", "u-old", limit=5, window_seconds=3600)
+        clock.now = T0 + timedelta(days=2)
         stop = asyncio.Event()
         loop = asyncio.create_task(retention_loop(store, 90, stop, every=0.05))
         for _ in range(100):
@@ -180,5 +182,6 @@ async def test_retention_runs_while_the_bot_runs_and_stops_with_it(tmp_path):
                 break
             await asyncio.sleep(0.02)
         assert (await store.get_post("discord", "old")).text == ""  # purged by the loop, not at start-up
+        assert await store.purge_rate_events() == 0  # the loop already removed the two-day-old limit event
         stop.set()
         await asyncio.wait_for(loop, 2)
