@@ -91,7 +91,7 @@ def shown_texts(body: dict[str, Any]) -> dict[str, str]:
     found: dict[str, str] = {}
     for m in SHOWN_TEXT.finditer(user_text(body)):
         ref, text = (m.group(1), m.group(2)) if m.group(1) else (m.group(4).split(",")[0].strip(), m.group(3))
-        found.setdefault(ref, text)
+        found.setdefault(ref, text[:300])  # an item's text is at most 600 characters (SUMMARY_SCHEMA)
     return found
 
 
