@@ -117,6 +117,16 @@ async def test_approve_claims_once_and_reject_is_final(env):
     assert await pipe.approve(int(d2.extra["review_id"]), "mod1") is None
 
 
+async def test_a_rejected_review_item_drops_its_reply_from_the_claim_cache(env):
+    pipe, store, _ = env
+    d = await pipe.handle(post("22", thread="t8"), policy=Policy("queue", 0, 9))
+    assert d.counterpoint is not None
+    await store.save_counterpoint("k22", d.post.text, d.counterpoint, scope=d.post.scope)
+    assert await pipe.reject(int(d.extra["review_id"]), "mod1")
+    assert await store.find_counterpoint("k22", scope=d.post.scope) is None  # never reused for a repeated claim
+    assert not await pipe.reject(int(d.extra["review_id"]), "mod2")
+
+
 async def test_failed_send_frees_the_claim(env):
     pipe, store, _ = env
     d = await pipe.handle(post("30"), policy=REPLY)
