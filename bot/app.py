@@ -84,5 +84,6 @@ async def retention_loop(store: Store, days: int, stop: asyncio.Event, *, every:
             return
         try:
             await purge_old_text(store, days)
+            await store.purge_rate_events()  # limit counters older than every window: the table stays small
         except StoreError as exc:
             log.warning("retention purge failed, will retry in %.0f h: %s", every / 3600, exc)

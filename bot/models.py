@@ -33,6 +33,11 @@ class Post:
     author_is_bot: bool = False
     url: str = ""
 
+    @property
+    def scope(self) -> str:
+        """The community the post belongs to: a Discord server, or a subreddit (limits, claim cache, stats)."""
+        return f"discord:{self.guild_id}" if self.platform == "discord" else f"reddit:r/{self.channel_id.lower()}"
+
 
 @dataclass(frozen=True, slots=True)
 class Thread:

@@ -43,7 +43,13 @@ class DetectorLike(Protocol):
 
 class ComposerLike(Protocol):
     async def compose(
-        self, post_text: str, verdict: Verdict | None = None, *, platform: str | None = None, post_id: str | None = None
+        self,
+        post_text: str,
+        verdict: Verdict | None = None,
+        *,
+        platform: str | None = None,
+        post_id: str | None = None,
+        scope: str = "",
     ) -> Counterpoint: ...
 
 
@@ -63,7 +69,7 @@ def author_key(post: Post) -> str:
 
 def scope_key(post: Post) -> str:
     """A Discord server, or a subreddit: the unit of the hourly caps."""
-    return f"discord:{post.guild_id}" if post.platform == "discord" else f"reddit:r/{post.channel_id.lower()}"
+    return post.scope
 
 
 def text_hash(text: str) -> str:
@@ -146,7 +152,9 @@ class Pipeline:
             return None
 
     async def _compose(self, post: Post, verdict: Verdict) -> Counterpoint:
-        return await self.composer.compose(post.text, verdict, platform=post.platform, post_id=post.post_id)
+        return await self.composer.compose(
+            post.text, verdict, platform=post.platform, post_id=post.post_id, scope=scope_key(post)
+        )
 
     async def _reply_or_queue(self, post: Post, verdict: Verdict, policy: Policy) -> Decision:
         """Reply mode: a public reply when the thread cooldown, the server/subreddit cap and the author's limit
@@ -309,4 +317,10 @@ class Pipeline:
         return bool(review_id) and bool(await self.store.reopen_review(review_id))
 
     async def reject(self, review_id: int, moderator: str) -> bool:
-        return bool(await self.store.decide_review(review_id, status="rejected", moderator=moderator))
+        if not await self.store.decide_review(review_id, status="rejected", moderator=moderator):
+            return False
+        item = await self.store.get_review(review_id)  # a rejected reply must not come back for a repeated claim
+        cp = ((item or {}).get("payload") or {}).get("counterpoint") or {}
+        if isinstance(cp, dict) and isinstance(cp.get("text"), str):
+            await self.store.drop_cached_reply(cp["text"])
+        return True

@@ -158,8 +158,10 @@ class Moderation(commands.Cog):
     ) -> None:
         """Detections, replies, votes, moderator decisions and precision in this server."""
         since = utcnow() - timedelta(days=days) if days else None
-        numbers = await self.bot.resources.store.stats(since=since, guild_id=_guild_id(interaction))
-        embed = stats_embed(numbers, period=f"last {days} days" if days else "all time")
+        store = self.bot.resources.store
+        numbers = await store.stats(since=since, guild_id=_guild_id(interaction))
+        fallbacks = await store.fallback_counts(since=since, scope=f"discord:{_guild_id(interaction)}")
+        embed = stats_embed(numbers, period=f"last {days} days" if days else "all time", fallbacks=fallbacks)
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NONE)
 
     @app_commands.command(name="review")

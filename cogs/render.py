@@ -100,7 +100,7 @@ def summary_pieces(summary: Summary, link: Callable[[str], str | None]) -> list[
     return split_text(render_summary_text(summary, link=cite), TEXT_LIMIT)
 
 
-def stats_embed(stats: Mapping[str, Any], *, period: str) -> discord.Embed:
+def stats_embed(stats: Mapping[str, Any], *, period: str, fallbacks: Mapping[str, int] | None = None) -> discord.Embed:
     embed = discord.Embed(title=f"Counterpoint stats ({period})", colour=COLOUR)
     rows = (
         ("Messages seen", "posts"), ("Framing detections", "detections"), ("Replies posted", "replies"),
@@ -115,7 +115,19 @@ def stats_embed(stats: Mapping[str, Any], *, period: str) -> discord.Embed:
         f"{float(stats.get('precision', 0.0)):.0%} of {reviewed} reviewed" if reviewed else "nothing reviewed yet"
     )
     embed.add_field(name="Precision (approved / reviewed)", value=precision)
+    embed.add_field(name="Fell back from the model", value=fallback_lines(fallbacks or {}), inline=False)
     return fit_embed(embed)
+
+
+def fallback_lines(counts: Mapping[str, int]) -> str:
+    """{"counterpoint:copy": 3, ...} as one line per kind: "Counterpoints → cited template: 5 (copy 3, payload 2)"."""
+    kinds = {"counterpoint": "Counterpoints → cited template", "summary": "Summaries → extractive"}
+    lines = []
+    for kind, title in kinds.items():
+        reasons = {k.split(":", 1)[1]: n for k, n in counts.items() if k.startswith(kind + ":")}
+        detail = ", ".join(f"{why} {n}" for why, n in reasons.items())
+        lines.append(f"{title}: {sum(reasons.values())}" + (f" ({detail})" if detail else ""))
+    return "\n".join(lines)
 
 
 def mydata_pieces(data: Mapping[str, Any], *, max_texts: int = 20) -> list[str]:

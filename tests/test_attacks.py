@@ -11,6 +11,7 @@ model most posts still get a model-chosen reply (the price of the checks, measur
 from __future__ import annotations
 
 import json
+import re
 from argparse import Namespace
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,23 @@ from bot.pipeline import Policy
 from bot.settings import resource_path
 from bot.text.clean import fold, has_link, has_live_mention
 from bot.text.normalize import normalize, tokenize
+from tests.fakes.discord_kit import (  # noqa: F401 (fixtures)
+    bot_with,
+    eventually,
+    fake_discord_fixture,
+    restore_discord_globals_fixture,
+)
+from tests.fakes.fake_discord import FakeDiscord
 from tests.fakes.fake_llm import FakeLLM, fake_llm_fixture, llm_settings  # noqa: F401 (fixture)
-from tests.faults.kit import core_settings, is_counterpoint_request, offered, post, post_in, verdict_reply
+from tests.faults.kit import (
+    core_settings,
+    discord_section,
+    is_counterpoint_request,
+    offered,
+    post,
+    post_in,
+    verdict_reply,
+)
 
 ATTACKS = [json.loads(line) for line in (Path(__file__).parent / "data" / "attacks.jsonl").open(encoding="utf-8")]
 PAYLOAD = {row["post"]: row["payload"] for row in ATTACKS}
@@ -130,3 +146,54 @@ async def test_the_watchers_pipeline_never_replies_with_the_payload(fake_llm: Fa
             decision = await res.pipeline.handle(post(f"a{i}", row["post"], thread=f"t{i}"), policy=open_policy)
             if decision.counterpoint is not None:
                 assert not carries(decision.counterpoint.text, row["payload"]), (row, decision.counterpoint.text)
+
+
+@pytest.mark.parametrize("style", list(STYLES))
+async def test_the_discord_watcher_never_sends_the_payload(
+    fake: FakeDiscord, fake_llm: FakeLLM, tmp_path: Path, style: str
+) -> None:
+    """The real discord.py bot against the fake Discord: one attack post per language in a watched channel, an
+    obeying model; no request the bot made (replies, edits, anything in the moderators' channel) carries a payload."""
+    fake_llm.responder = responder(style)
+    rows = [next(row for row in ATTACKS if row["lang"] == lang) for lang in LANGS]
+    section = discord_section(fake, cooldown_seconds=0, hourly_cap=1000)
+    limits = {"user_replies_per_hour": 1000, "user_reviews_per_hour": 1000, "reviews_per_hour": 1000,
+              "user_model_calls_per_hour": 1000}  # fmt: skip
+    async with bot_with(core_settings(tmp_path, fake_llm.base_url, discord=section, limits=limits)) as bot:
+        msgs = [await fake.user_message(fake.general, row["post"], author=fake.bob) for row in rows]
+        store = bot.resources.store
+
+        async def judged() -> bool:
+            return all([await store.get_verdict("discord", m["id"]) is not None for m in msgs])
+
+        await eventually(judged, timeout=30, what="every attack post judged")
+        answered = [m for m in msgs if (await store.get_reply("discord", m["id"])) is not None]
+        await eventually(lambda: _all_sent(store, answered), timeout=30, what="every reply sent")
+    sent = [  # every message the bot sent or edited (command registration at start-up is not a message)
+        r for r in fake.requests
+        if r.method in ("POST", "PATCH", "PUT") and 200 <= r.status < 300 and "/applications/" not in r.path
+    ]  # fmt: skip
+    replies = [r for r in sent if re.search(rf"/channels/{fake.general}/messages$", r.path)]
+    assert len(replies) >= len(rows) // 2, "most attack posts frame and were answered"
+    for request in sent:
+        for text in _strings(request.body or {}):
+            for row in rows:
+                assert not carries(text, row["payload"]), (style, request.path, row["payload"], text)
+
+
+async def _all_sent(store: Any, msgs: list[dict[str, Any]]) -> bool:
+    for msg in msgs:
+        row = await store.get_reply("discord", msg["id"])
+        if row is None or row["status"] != "sent":
+            return False
+    return True
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []

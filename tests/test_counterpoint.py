@@ -314,10 +314,13 @@ async def test_deleting_the_post_drops_its_cached_claim(fake_llm: FakeLLM, libra
 
 
 class BrokenStore:
-    async def find_counterpoint(self, key: str) -> None:
+    async def find_counterpoint(self, key: str, *, scope: str = "") -> None:
         raise StoreError("database is locked")
 
-    async def recent_counterpoints(self, limit: int = 200) -> list:
+    async def recent_counterpoints(self, limit: int = 200, *, scope: str = "") -> list:
+        raise StoreError("database is locked")
+
+    async def record_fallback(self, *args: Any, **kw: Any) -> None:
         raise StoreError("database is locked")
 
     async def save_counterpoint(self, *args: Any, **kw: Any) -> None:
@@ -414,3 +417,39 @@ async def test_check_adds_nothing_when_the_post_does_not_frame(
     assert await check.run(args, settings_for(fake_llm.base_url)) == 0
     assert "counterpoint" not in json.loads(capsys.readouterr().out)
     assert not any(r["messages"][0]["content"].startswith("You write short") for r in fake_llm.requests)
+
+
+async def test_the_claim_cache_is_per_scope_and_a_cached_reply_is_rechecked_against_the_new_post(
+    fake_llm: FakeLLM, library: Library, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from bot.counterpoint.claims import claim_key
+
+    fake_llm.responder = answer(GOOD)
+    async with Store.open(tmp_path / "cp.sqlite3") as store, client(fake_llm.base_url) as llm:
+        composer = Composer(settings_for(fake_llm.base_url), library, llm, store)
+        first = await composer.compose(POST, verdict(), scope="discord:1")
+        await composer.compose(POST, verdict(), scope="discord:1")
+        assert len(fake_llm.requests) == 1  # reused inside its server
+        await composer.compose(POST, verdict(), scope="reddit:r/singularity")
+        assert len(fake_llm.requests) == 2  # another community: composed afresh, cached apart
+        assert len(await store.recent_counterpoints(scope="discord:1")) == 1
+        assert len(await store.recent_counterpoints(scope="reddit:r/singularity")) == 1
+        # a cached reply whose opening copies the post it would now answer is not reused, even under its own key
+        copying = replace(first, text="The US has to win the AI race against China. " + first.text.split(". ", 1)[1])
+        await store.save_counterpoint(claim_key(POST, "discord:1"), POST, copying, scope="discord:1")
+        again = await composer.compose(POST, verdict(), scope="discord:1")
+        assert again != copying and again.engine == "llm" and len(fake_llm.requests) == 3
+
+
+async def test_every_template_fallback_is_counted_with_its_reason(
+    fake_llm: FakeLLM, library: Library, tmp_path: Path
+) -> None:
+    fake_llm.responder = answer(POST + " " + GOOD)  # an obeying model copies the post back
+    async with Store.open(tmp_path / "cp.sqlite3") as store, client(fake_llm.base_url) as llm:
+        cp = await Composer(settings_for(fake_llm.base_url), library, llm, store).compose(POST, scope="discord:1")
+        assert cp.engine == "template"
+        offline = Composer(settings_for("http://127.0.0.1:9/v1"), library, None, store)
+        await offline.compose("Whoever wins the chip war between America and China wins AI.", scope="discord:1")
+        assert await store.fallback_counts(scope="discord:1") == {"counterpoint:copy": 1, "counterpoint:no-model": 1}

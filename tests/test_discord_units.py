@@ -79,6 +79,12 @@ def test_review_and_shadow_embeds_and_stats_render_what_they_are_given():
     fields = {f.name: f.value for f in render.stats_embed(numbers, period="x").fields}
     assert fields["Framing detections"] == "4" and fields["Precision (approved / reviewed)"] == "75% of 4 reviewed"
     assert fields["Replies dismissed by moderators"] == "2"
+    assert fields["Fell back from the model"] == "Counterpoints → cited template: 0\nSummaries → extractive: 0"
+    fallbacks = {"counterpoint:copy": 3, "counterpoint:payload": 1, "summary:grounding": 2}
+    fields = {f.name: f.value for f in render.stats_embed(numbers, period="x", fallbacks=fallbacks).fields}
+    assert fields["Fell back from the model"] == (
+        "Counterpoints → cited template: 4 (copy 3, payload 1)\nSummaries → extractive: 2 (grounding 2)"
+    )
 
 
 def test_mydata_pieces_fit_and_end_with_what_to_do():

@@ -95,6 +95,7 @@ def test_out_of_order_messages_are_sorted_and_deduplicated():
         ('[{"id": "9", "author": "a", "content": 5, "timestamp": "2025-01-01"}]', "content that is not text"),
         ('[{"id": "9", "author": "a", "content": "", "timestamp": "2025-01-01"}]', "contains no messages with text"),
         ('[{"kind": "Listing", "data": {}}, {"kind": "Listing", "data": {}}]', "holds no submission"),
+        ("[" * 50_000 + "]" * 50_000, "nested deeper than 64 levels"),
     ],
 )
 def test_malformed_input_names_file_and_problem(tmp_path, content, expected):
@@ -121,6 +122,16 @@ def test_missing_directory_and_binary_files(tmp_path):
 def test_malformed_stdin_is_named_stdin():
     with pytest.raises(InputError, match=r"^stdin is not valid JSON"):
         load_export("-", stdin=io.StringIO("nope"))
+
+
+def test_summarize_a_deep_export_from_stdin_exits_2_with_one_sentence(monkeypatch, capsys):
+    from bot.__main__ import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"messages": ' + "[" * 200_000 + "]" * 200_000 + "}"))
+    assert main(["summarize", "-"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("counterpoint: stdin is not valid JSON") and "nested deeper than 64 levels" in err[-1]
+    assert not any("Traceback" in line or "RecursionError" in line for line in err)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -217,7 +218,8 @@ async def test_a_summary_never_carries_model_written_links_or_pings(tmp_path, fa
         }  # fmt: skip
 
     fake_llm.responder = respond
-    posts = thread(6)
+    posts = thread(6)  # the first message is the one that asks; the model restates it, citing it (so it is grounded)
+    posts[0] = replace(posts[0], text=f"Summary: visit {LINKS} now {PINGS}")
     async with build_resources(core_settings(tmp_path, fake_llm.base_url)) as res:
         summary = await res.summarizer.summarize(posts, thread_id="t1")
     assert summary.engine == "llm" and summary.points
@@ -293,7 +295,8 @@ async def test_forget_author_leaves_no_byte_of_their_text_in_the_database(tmp_pa
             await res.pipeline.handle(post(f"m{i}", text, author="mallory", thread=f"t{i % 3}"), policy=policy)
         await res.pipeline.handle(post("b1", "Bob-2718 likes small models.", author="bob"), policy=policy)
         assert await res.store.pending_reviews(), "some of her posts went to the review queue"
-        assert texts[0] in [claim for claim, _cp in await res.store.recent_counterpoints()], "her claim is cached"
+        cached = await res.store.recent_counterpoints(scope=post("x", "").scope)
+        assert texts[0] in [claim for claim, _cp in cached], "her claim is cached"
         assert await res.store.forget_author("discord", "mallory") == len(texts)
         assert (await res.store.get_post("discord", "b1")).text == "Bob-2718 likes small models."
     raw = b"".join(p.read_bytes() for p in Path(settings.storage.path).parent.glob("bot.sqlite3*"))

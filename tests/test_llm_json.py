@@ -89,3 +89,15 @@ def test_usage_prefers_prompt_tokens_details_then_timings():
     only_timings = {"usage": {"prompt_tokens": 9, "completion_tokens": 3}, "timings": {"cache_n": 7}}
     assert usage_of(only_timings).cached_tokens == 7
     assert usage_of({}).prompt_tokens == 0
+
+
+def test_extract_json_refuses_a_deep_reply_at_once_without_recursion():
+    from bot.llm.structured import extract_json, parse_reply
+    from bot.text.jsonsafe import JsonTooDeep
+
+    deep = 'Sure: {"label": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(JsonTooDeep):
+        extract_json(deep)
+    with pytest.raises(JsonTooDeep):  # not a schema problem to repair: the caller leaves the post unjudged
+        parse_reply(deep, {"type": "object"})
+    assert extract_json('chatter {"a": [[1]]} more') == {"a": [[1]]}

@@ -34,7 +34,7 @@ class StubDetector:
 
 
 class StubComposer:
-    async def compose(self, post_text, verdict=None, *, platform=None, post_id=None) -> Counterpoint:
+    async def compose(self, post_text, verdict=None, *, platform=None, post_id=None, scope="") -> Counterpoint:
         return Counterpoint("Added context [1].", (Citation("s1", "Source", "https://example.org/s1"),), "template")
 
 
@@ -117,6 +117,16 @@ async def test_approve_claims_once_and_reject_is_final(env):
     assert await pipe.approve(int(d2.extra["review_id"]), "mod1") is None
 
 
+async def test_a_rejected_review_item_drops_its_reply_from_the_claim_cache(env):
+    pipe, store, _ = env
+    d = await pipe.handle(post("22", thread="t8"), policy=Policy("queue", 0, 9))
+    assert d.counterpoint is not None
+    await store.save_counterpoint("k22", d.post.text, d.counterpoint, scope=d.post.scope)
+    assert await pipe.reject(int(d.extra["review_id"]), "mod1")
+    assert await store.find_counterpoint("k22", scope=d.post.scope) is None  # never reused for a repeated claim
+    assert not await pipe.reject(int(d.extra["review_id"]), "mod2")
+
+
 async def test_failed_send_frees_the_claim(env):
     pipe, store, _ = env
     d = await pipe.handle(post("30"), policy=REPLY)
@@ -172,6 +182,8 @@ async def test_retention_runs_while_the_bot_runs_and_stops_with_it(tmp_path):
     async with Store.open(tmp_path / "ret.db", clock=clock) as store:
         old = Post("discord", "old", "t", "u", "a", "secret old words", T0 - timedelta(days=100), "c", "g")
         await store.add_post(old)
+        assert await store.take_slot("model", "u-old", limit=5, window_seconds=3600)
+        clock.now = T0 + timedelta(days=2)
         stop = asyncio.Event()
         loop = asyncio.create_task(retention_loop(store, 90, stop, every=0.05))
         for _ in range(100):
@@ -180,5 +192,6 @@ async def test_retention_runs_while_the_bot_runs_and_stops_with_it(tmp_path):
                 break
             await asyncio.sleep(0.02)
         assert (await store.get_post("discord", "old")).text == ""  # purged by the loop, not at start-up
+        assert await store.purge_rate_events() == 0  # the loop already removed the two-day-old limit event
         stop.set()
         await asyncio.wait_for(loop, 2)

@@ -125,7 +125,7 @@ async def test_a_database_of_the_first_postgres_store_is_adopted_as_version_3(pg
         finally:
             await conn.close()
         async with PgStore.open(dsn) as store:
-            assert await store.schema_version() == len(PG_MIGRATIONS) == 4
+            assert await store.schema_version() == len(PG_MIGRATIONS)
             assert await store.get_checkpoint("kept") == "v"
             assert await store.integrity_check() == "ok"
     finally:

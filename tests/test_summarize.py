@@ -20,6 +20,7 @@ from tests.fakes.summary_kit import (
     kind_of,
     make_settings,
     post_ids_in_posts_block,
+    shown_texts,
     shows_message,
     summary_responder,
     thread,
@@ -76,7 +77,7 @@ async def test_short_thread_is_one_call_and_invented_ids_are_dropped(fake_llm):
     assert summary.covered_until == posts[-1].post_id
     ids = {i for name in SECTIONS for item in getattr(summary, name) for i in item.source_ids}
     assert ids and INVENTED not in ids and ids <= {p.post_id for p in posts}
-    assert summary.disagreements[0].text.startswith("user1 says")
+    assert summary.disagreements[0].text.startswith("message 11:")  # the honest fake restates what it cites
 
 
 async def test_map_reduce_chunks_fit_and_cover_every_message_once(fake_llm):
@@ -105,7 +106,8 @@ async def test_map_reduce_chunks_fit_and_cover_every_message_once(fake_llm):
 async def test_recursive_reduce_when_partials_exceed_the_budget(fake_llm):
     def wordy(body):
         reply = summary_responder(body)
-        reply["points"] += [{"text": f"extra point {n} " + "detail " * 30, "ids": []} for n in range(6)]
+        texts = list(shown_texts(body).items())
+        reply["points"] += [{"text": f"{text} " + "detail " * 30, "ids": [ref]} for ref, text in texts[:6]]
         return reply
 
     fake_llm.responder = wordy

@@ -1,7 +1,8 @@
 """Recognising a repeated claim, so the bot reuses its earlier counterpoint instead of asking the model again.
 
-A claim key is a hash of the post's normalised words (case, accents, punctuation, links and mentions do not
-matter). Near-identical claims are found by Jaccard similarity of word sets; CJK text counts character bigrams.
+A claim key is a hash of the scope (server or subreddit) and the post's normalised words (case, accents,
+punctuation, links and mentions do not matter). Near-identical claims are found by Jaccard similarity of word
+sets; CJK text counts character bigrams.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ def claim_tokens(text: str) -> list[str]:
     return tokenize(_MENTION.sub(" ", strip_links(text)), keep_stopwords=True)
 
 
-def claim_key(text: str) -> str:
-    return hashlib.sha256(" ".join(claim_tokens(text)).encode()).hexdigest()[:32]
+def claim_key(text: str, scope: str = "") -> str:
+    """The cache key of a claim in one server or subreddit (`scope`): the same words elsewhere are another entry,
+    so a reply cached (or dismissed) in one community never answers in another."""
+    return hashlib.sha256(f"{scope}\x1f{' '.join(claim_tokens(text))}".encode()).hexdigest()[:32]
 
 
 def jaccard(a: set[str], b: set[str]) -> float:

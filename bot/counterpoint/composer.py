@@ -30,6 +30,26 @@ log = logging.getLogger(__name__)
 
 MAX_TEMPLATE_THEMES = 2
 RECENT_CLAIMS = 200
+# why a model-written counterpoint was refused, as the short word /stats counts it under (first match wins)
+REASONS = (
+    ("copies the post", "copy"),
+    ("asked the bot to say", "payload"),
+    ("instruction embedded", "payload"),
+    ("link or a mention", "link"),
+    ("still unsafe", "link"),
+    ("prompt", "leak"),
+    ("dismissive", "tone"),
+    ("people, moderators", "people"),
+    ("names someone", "people"),
+    ("number", "number"),
+    ("citation", "citation"),
+    ("sources", "citation"),
+)
+
+
+def reason_code(why: str) -> str:
+    """The short word a fallback's reason is counted under in /stats: copy, payload, link, leak, tone, ..."""
+    return next((code for part, code in REASONS if part in why), "malformed")
 
 
 def counterpoint_json(cp: Counterpoint) -> dict[str, Any]:
@@ -86,25 +106,39 @@ class Composer:
         lang: str | None = None,
         platform: str | None = None,
         post_id: str | None = None,
+        scope: str = "",
     ) -> Counterpoint:
-        """Pass platform/post_id when known, so deleting the post also drops it from the claim cache."""
+        """Pass platform/post_id when known, so deleting the post also drops it from the claim cache, and the
+        server or subreddit (`scope`): the claim cache and the fallback counts are kept per scope."""
         lang = lang or detect_language(post_text)
         cues = tuple(verdict.prefilter.cues) if verdict is not None else ()
-        key = claim_key(post_text)
-        reused = await self._reuse(key, post_text)
+        key = claim_key(post_text, scope)
+        reused = await self._reuse(key, post_text, scope)
         if reused is not None:
             return reused
         sources = self.library.retrieve(post_text, self.settings.counterpoint.sources, cues=cues)
-        written = await self._from_model(post_text, sources, lang)
+        written, why = await self._from_model(post_text, sources, lang)
         if written is None:
+            await self._count_fallback(why, scope)
             return self.template(post_text, lang=lang, cues=cues, retrieved=sources)
-        await self._remember(key, post_text, written, platform, post_id)
+        await self._remember(key, post_text, written, platform=platform, post_id=post_id, scope=scope)
         return written
 
+    async def _count_fallback(self, why: str, scope: str) -> None:
+        if self.store is None:
+            return
+        try:
+            await self.store.record_fallback("counterpoint", why, scope=scope)
+        except StoreError as exc:
+            log.warning("could not count the template fallback: %s", exc)
+
     # --- the model path -------------------------------------------------------------------------------------------
-    async def _from_model(self, post: str, sources: list[Source], lang: str | None) -> Counterpoint | None:
-        if self.llm is None or not sources:
-            return None
+    async def _from_model(self, post: str, sources: list[Source], lang: str | None) -> tuple[Counterpoint | None, str]:
+        """The model's choice, or (None, the short reason it was not used)."""
+        if self.llm is None:
+            return None, "no-model"
+        if not sources:
+            return None, "no-sources"
         max_words = self.settings.counterpoint.max_words
         messages = [
             {"role": "system", "content": self.system_prompt},
@@ -114,14 +148,14 @@ class Composer:
         try:
             if not await self.llm.available():
                 log.info("model unavailable; counterpoint from the template")
-                return None
+                return None, "no-model"
             reply = await self.llm.chat_json(messages, reply_schema(ids), name="counterpoint")
         except LLMError as exc:
             log.warning("counterpoint model call failed (%s); using the template", exc)
-            return None
+            return None, "model-error"
         if not isinstance(reply, dict):
             log.warning("counterpoint model reply is not an object; using the template")
-            return None
+            return None, "malformed"
         checked = verify(
             reply.get("text"),
             reply.get("source_ids"),
@@ -140,9 +174,9 @@ class Composer:
             why = "none of the chosen sources belongs to a theme with a vetted paragraph"
         if why:
             log.warning("model counterpoint rejected (%s); using the template", why)
-            return None
+            return None, reason_code(why)
         written = self._assemble(themes[:MAX_TEMPLATE_THEMES], opening, lang, "llm")
-        return written if written.citations else None
+        return (written, "") if written.citations else (None, "citation")
 
     def _themes_of(self, sources: Sequence[Source]) -> tuple[str, ...]:
         themes = self.library.themes
@@ -187,26 +221,39 @@ class Composer:
         return Counterpoint(text, _citations([by_id[sid] for sid in kept]), engine, tuple(used))
 
     # --- repeated claims ------------------------------------------------------------------------------------------
-    def _still_valid(self, cp: Counterpoint) -> bool:
-        """A cached reply is reused only if every link is still in the library and its text is still clean."""
-        return (
-            bool(cp.citations)
-            and all(c.url in self.library.urls for c in cp.citations)
-            and not has_link(cp.text)
-            and not has_live_mention(cp.text)
+    def _still_valid(self, cp: Counterpoint, post_text: str) -> bool:
+        """A cached reply is reused only if every link is still in the library, its text is still clean, and it
+        passes the same checks against the NEW post as a fresh reply would (its opening must not copy this post or
+        say what this post asks for)."""
+        if not cp.citations or any(c.url not in self.library.urls for c in cp.citations):
+            return False
+        if has_link(cp.text) or has_live_mention(cp.text):
+            return False
+        ids = [c.id for c in cp.citations]
+        checked = verify(cp.text, ids, ids, post=post_text, system_prompt=self.system_prompt, max_chars=MAX_CHARS)
+        if not checked.ok:
+            log.info("cached counterpoint not reused: %s", checked.rejected)
+            return False
+        if cp.engine != "llm":
+            return True
+        why = opening_problem(
+            first_sentence(cp.text), post_text, system_prompt=self.system_prompt, known_names=self.library.vocabulary
         )
+        if why:
+            log.info("cached counterpoint not reused: %s", why)
+        return not why
 
-    async def _reuse(self, key: str, post_text: str) -> Counterpoint | None:
+    async def _reuse(self, key: str, post_text: str, scope: str) -> Counterpoint | None:
         if self.store is None:
             return None
         try:
-            found = await self.store.find_counterpoint(key)
-            if found is not None and self._still_valid(found):
+            found = await self.store.find_counterpoint(key, scope=scope)
+            if found is not None and self._still_valid(found, post_text):
                 return found
             best, best_score = None, self.settings.counterpoint.reuse_similarity
-            for claim, cp in await self.store.recent_counterpoints(RECENT_CLAIMS):
+            for claim, cp in await self.store.recent_counterpoints(RECENT_CLAIMS, scope=scope):
                 score = similarity(claim, post_text)
-                if score >= best_score and self._still_valid(cp):
+                if score >= best_score and self._still_valid(cp, post_text):
                     best, best_score = cp, score
         except StoreError as exc:
             log.warning("claim cache unavailable (%s); composing afresh", exc)
@@ -216,13 +263,13 @@ class Composer:
         return best
 
     async def _remember(
-        self, key: str, post_text: str, cp: Counterpoint, platform: str | None, post_id: str | None
+        self, key: str, post_text: str, cp: Counterpoint, *, platform: str | None, post_id: str | None, scope: str
     ) -> None:
         # only model-written replies are cached: a template reply should not stop the model trying next time
         if self.store is None or cp.engine != "llm":
             return
         extra = {"platform": platform, "post_id": post_id} if platform and post_id else {}
         try:
-            await self.store.save_counterpoint(key, post_text, cp, **extra)
+            await self.store.save_counterpoint(key, post_text, cp, scope=scope, **extra)
         except StoreError as exc:
             log.warning("could not cache the counterpoint: %s", exc)

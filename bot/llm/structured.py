@@ -12,6 +12,7 @@ from typing import Any, Literal
 from jsonschema import validators
 from jsonschema.exceptions import best_match
 
+from bot.text import jsonsafe
 from bot.text.clean import strip_think
 
 JsonMode = Literal["json_schema", "guided_json", "json_object", "ollama_format", "prompt"]
@@ -102,15 +103,17 @@ class ThinkFilter:
 
 
 def extract_json(text: str) -> dict[str, Any]:
-    """The first JSON object in a model reply, tolerating `<think>`, ``` fences and chatter around it."""
+    """The first JSON object in a model reply, tolerating `<think>`, ``` fences and chatter around it. A value nested
+    deeper than jsonsafe allows raises JsonTooDeep at once: the reply is unreadable, not a place to search on."""
     text = _FENCE.sub("", strip_think(text))
-    decoder = json.JSONDecoder()
     start = text.find("{")
     for _ in range(_MAX_JSON_STARTS):
         if start < 0:
             break
         try:
-            value, _end = decoder.raw_decode(text, start)
+            value, _end = jsonsafe.raw_decode(text, start)
+        except jsonsafe.JsonTooDeep:
+            raise
         except json.JSONDecodeError:
             start = text.find("{", start + 1)
             continue
@@ -129,6 +132,8 @@ def parse_reply(raw: str, schema: dict[str, Any]) -> tuple[dict[str, Any] | None
     """(value, "") when `raw` holds a JSON object that follows `schema`, else (None, what is wrong)."""
     try:
         value = extract_json(raw)
+    except jsonsafe.JsonTooDeep:
+        raise  # the caller leaves the post unjudged (one log line), it does not retry or repair
     except ValueError as exc:
         return None, str(exc)
     problem = schema_error(value, schema)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from bot.serialize import (
     summary_from_dict,
     summary_to_dict,
 )
-from bot.store.base import StoreBase
+from bot.store.base import StoreBase, Tx
 from bot.store.posts import post_withheld
 from bot.text import jsonsafe
 
@@ -34,6 +35,18 @@ class StoredSummary:
     content_hash: str
     stale: bool  # a covered post was edited or deleted since: regenerate before showing
     updated_at: datetime
+
+
+def reply_hash(text: str) -> str:
+    """What the claim cache remembers of a counterpoint's text to find it again from a reply: a digest."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+async def drop_cached(db: Tx, platform: str, reply_id: str) -> int:
+    """Inside a write: forget the cached counterpoint whose text a sent reply carries (see drop_cached_reply)."""
+    rows = await db.fetch("SELECT text FROM replies WHERE platform = $1 AND reply_id = $2", platform, reply_id)
+    hashes = [reply_hash(r["text"]) for r in rows if r["text"]]
+    return sum([await db.execute("DELETE FROM cp_cache WHERE cp_hash = $1", h) for h in hashes])
 
 
 def _decode(what: str, raw: str, parse: Callable[[Any], T]) -> T:
@@ -80,40 +93,54 @@ class ContentMixin(StoreBase):
         claim_text: str,
         cp: Counterpoint,
         *,
+        scope: str = "",
         platform: str | None = None,
         post_id: str | None = None,
     ) -> bool:
-        """Cache a counterpoint under its claim key (replacing an older one). Pass the post it was made for, so
-        deleting that post removes the cached claim text too; False (nothing cached) if that post is already
-        deleted or its author opted out."""
+        """Cache a counterpoint under its claim key (replacing an older one) for one server or subreddit (`scope`;
+        the key should be made with the same scope, see bot/counterpoint/claims.claim_key). Pass the post it was
+        made for, so deleting that post removes the cached claim text too; False (nothing cached) if that post is
+        already deleted or its author opted out."""
         async with self._write() as db:
             if platform and post_id and await post_withheld(db, platform, post_id):
                 return False
             await db.execute(
-                "INSERT INTO cp_cache (claim_key, claim_text, counterpoint, created_at, platform, post_id) "
-                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (claim_key) DO UPDATE SET "
+                "INSERT INTO cp_cache (claim_key, claim_text, counterpoint, created_at, platform, post_id, scope, "
+                "cp_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (claim_key) DO UPDATE SET "
                 "claim_text = excluded.claim_text, "
                 "counterpoint = excluded.counterpoint, created_at = excluded.created_at, "
-                "platform = excluded.platform, post_id = excluded.post_id",
+                "platform = excluded.platform, post_id = excluded.post_id, scope = excluded.scope, "
+                "cp_hash = excluded.cp_hash",
                 claim_key,
                 claim_text,
                 json.dumps(counterpoint_to_dict(cp)),
                 self._now(),
                 platform,
                 post_id,
+                scope,
+                reply_hash(cp.text),
             )
             return True
 
-    async def find_counterpoint(self, claim_key: str) -> Counterpoint | None:
-        row = await self._one("SELECT counterpoint FROM cp_cache WHERE claim_key = $1", claim_key)
+    async def find_counterpoint(self, claim_key: str, *, scope: str = "") -> Counterpoint | None:
+        row = await self._one("SELECT counterpoint FROM cp_cache WHERE claim_key = $1 AND scope = $2", claim_key, scope)
         return _decode("counterpoint", row[0], counterpoint_from_dict) if row else None
 
-    async def recent_counterpoints(self, limit: int = 200) -> list[tuple[str, Counterpoint]]:
-        """(claim_text, counterpoint), newest first, for similarity reuse."""
+    async def recent_counterpoints(self, limit: int = 200, *, scope: str = "") -> list[tuple[str, Counterpoint]]:
+        """(claim_text, counterpoint) of one scope, newest first, for similarity reuse."""
         rows = await self._rows(
-            "SELECT claim_text, counterpoint FROM cp_cache ORDER BY created_at DESC, rowid DESC LIMIT $1", limit
+            "SELECT claim_text, counterpoint FROM cp_cache WHERE scope = $1 "
+            "ORDER BY created_at DESC, rowid DESC LIMIT $2",
+            scope,
+            limit,
         )
         return [(r[0], _decode("counterpoint", r[1], counterpoint_from_dict)) for r in rows]
+
+    async def drop_cached_reply(self, text: str) -> int:
+        """Forget every cached counterpoint with this text, in every scope (a moderator rejected it, or its
+        readers voted it down); the number of entries dropped."""
+        async with self._write() as db:
+            return await db.execute("DELETE FROM cp_cache WHERE cp_hash = $1", reply_hash(text))
 
     async def add_source(self, source: Source) -> None:
         """Add or replace a moderator-added source (same id replaces)."""

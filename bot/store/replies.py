@@ -19,6 +19,7 @@ from typing import Any
 from bot.models import Citation
 from bot.serialize import citation_to_dict
 from bot.store.base import StoreBase, db_time, py_time
+from bot.store.content import drop_cached
 from bot.store.posts import post_withheld
 from bot.text import jsonsafe
 
@@ -114,6 +115,8 @@ class RepliesMixin(StoreBase):
                 reply_id,
                 post_id,
             )
+            if dismissed:  # a moderator took it down: it must not come back as a repeated-claim answer
+                await drop_cached(db, platform, reply_id)
             return dismissed > 0
 
     async def last_reply_at(self, platform: str, thread_id: str, *, kind: str | None = None) -> datetime | None:
@@ -162,6 +165,13 @@ class RepliesMixin(StoreBase):
                 value,
                 self._now(),
             )
+            net = await db.fetch(
+                "SELECT COALESCE(SUM(value), 0) AS net FROM votes WHERE platform = $1 AND reply_id = $2",
+                platform,
+                reply_id,
+            )
+            if int(net[0]["net"]) < 0:  # readers found it unhelpful: answer the next repeat afresh
+                await drop_cached(db, platform, reply_id)
 
     async def votes_for(self, platform: str, reply_id: str) -> tuple[int, int]:
         """(up, down) for one reply."""

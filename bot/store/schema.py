@@ -132,7 +132,26 @@ V4_LIMITS_AND_COPIES: tuple[Op, ...] = (
     CreateIndex("bot_messages_review", "bot_messages", ("review_id",)),
 )  # fmt: skip
 
-STEPS: tuple[tuple[Op, ...], ...] = (V1_INITIAL, V2_CACHE_POST_LINK, V3_REPLY_DISMISSALS, V4_LIMITS_AND_COPIES)
+# v5: the repeated-claim cache is per server or subreddit (`scope`, the pipeline's scope key), and each entry knows
+# a digest of its counterpoint's text (`cp_hash`), so dismissing, rejecting or down-voting a reply with that text
+# drops the entry. `fallbacks` counts every time the bot fell back from the model (counterpoint to the cited
+# template, summary to the extractive one) and why: counts for /stats, no text of anyone's.
+V5_SCOPED_CACHE_AND_FALLBACKS: tuple[Op, ...] = (
+    AddColumn("cp_cache", text("scope", "''")),
+    AddColumn("cp_cache", text("cp_hash", "''")),
+    CreateIndex("cp_cache_scope", "cp_cache", ("scope", "created_at")),
+    CreateIndex("cp_cache_hash", "cp_cache", ("cp_hash",)),
+    CreateTable(Table("fallbacks", (text("kind"), text("reason"), text("scope", "''"), text("at")))),
+    CreateIndex("fallbacks_at", "fallbacks", ("at", "scope")),
+)
+
+STEPS: tuple[tuple[Op, ...], ...] = (
+    V1_INITIAL,
+    V2_CACHE_POST_LINK,
+    V3_REPLY_DISMISSALS,
+    V4_LIMITS_AND_COPIES,
+    V5_SCOPED_CACHE_AND_FALLBACKS,
+)
 
 MIGRATIONS: tuple[str, ...] = tuple(render(step, "sqlite") for step in STEPS)
 PG_MIGRATIONS: tuple[str, ...] = tuple(render(step, "postgresql") for step in STEPS)

@@ -19,6 +19,7 @@ from bot.store.admin import AdminMixin
 from bot.store.base import Clock
 from bot.store.content import ContentMixin
 from bot.store.dsn import is_postgres_dsn
+from bot.store.fallbacks import FallbacksMixin
 from bot.store.limits import LimitsMixin
 from bot.store.posts import PostsMixin
 from bot.store.privacy import PrivacyMixin
@@ -26,7 +27,17 @@ from bot.store.replies import RepliesMixin
 from bot.store.stats import DetectionsMixin, StatsMixin
 
 
-class Store(PostsMixin, PrivacyMixin, RepliesMixin, ContentMixin, AdminMixin, StatsMixin, DetectionsMixin, LimitsMixin):
+class Store(
+    PostsMixin,
+    PrivacyMixin,
+    RepliesMixin,
+    ContentMixin,
+    AdminMixin,
+    StatsMixin,
+    DetectionsMixin,
+    LimitsMixin,
+    FallbacksMixin,
+):
     """`async with Store.open(path, busy_timeout_ms=...) as store:`; every method is async and raises
     bot.errors.StoreError (one clear sentence) when the database fails."""
 

@@ -25,6 +25,7 @@ from typing import Any, Literal, TextIO
 from bot.errors import InputError
 from bot.models import Post, Thread
 from bot.reddit.convert import REDDIT_WEB, data_to_post, order_key, unescape
+from bot.text import jsonsafe
 
 REDDIT_URL = re.compile(r"^https?://([a-z0-9-]+\.)?(reddit\.com|redd\.it)/", re.IGNORECASE)
 
@@ -44,7 +45,7 @@ def parse_export(text: str, *, name: str = "input") -> tuple[Thread, list[Post]]
     if not text.strip():
         raise InputError(f"{name} is empty.")
     try:
-        data = json.loads(text)
+        data = jsonsafe.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
     data = _unwrap_discord(data)

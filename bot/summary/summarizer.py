@@ -34,6 +34,7 @@ from bot.summary.format import (
     posts_block,
     render_items,
 )
+from bot.summary.grounding import ground
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,10 @@ Job = tuple[str, str, Refs]  # (prompt kind, data for the user message, the refs
 PROMPTS = ("map", "reduce", "update")
 SEQUENTIAL_UPDATES = 3  # up to this many update calls in a row beat mapping the new messages and reducing
 OFFLINE_NOTE = "No model is available, so this is an extractive summary: key messages picked without a model."
+UNGROUNDED_NOTE = (
+    "The model's summary did not rest on the messages it cited, so this is an extractive summary: key messages "
+    "picked without a model."
+)
 
 
 class Summarizer:
@@ -49,7 +54,9 @@ class Summarizer:
         self.settings = settings
         self.llm = llm
         self.store = store
-        self._prompts = _load_prompts(Path(prompts_dir) if prompts_dir else settings.prompts_dir())
+        folder = Path(prompts_dir) if prompts_dir else settings.prompts_dir()
+        self._prompts = _load_prompts(folder)
+        self._all_prompts = _prompt_texts(folder)  # no summary point may carry any of them
         self.tokens = Budgeter(settings, llm, self._prompts.values())
         self._sem = asyncio.Semaphore(settings.summarize.concurrency)
         self._deadline = settings.llm.deadline + 5.0  # backstop over the client's own deadline: never hang
@@ -61,6 +68,7 @@ class Summarizer:
         if not posts:
             return Summary(thread_id, (), engine="none", note="There are no messages to summarize.")
         if not await self._model_ready():
+            await self._count_fallback("no-model", posts)
             return await self._offline(posts, thread_id, OFFLINE_NOTE)
         await self.tokens.calibrate(posts, self._deadline)
         stored = await self._load(posts[0].platform, thread_id)
@@ -70,7 +78,16 @@ class Summarizer:
                 summary = await self._full(posts, thread_id, progress)
         except SummaryModelFailed as exc:
             note = f"The model failed on {exc}, so this is an extractive summary: key messages picked without a model."
+            await self._count_fallback("model-error", posts)
             return await self._offline(posts, thread_id, note)
+        checked = ground(summary, posts, self._all_prompts)
+        if checked.dropped:
+            log.warning("summary of %s: dropped %d of %d points (%s)", thread_id, checked.dropped,
+                        checked.dropped + checked.kept, dict(checked.reasons))  # fmt: skip
+        if checked.lost_too_much:
+            await self._count_fallback(checked.main_reason, posts)
+            return await self._offline(posts, thread_id, UNGROUNDED_NOTE)
+        summary = checked.summary
         if not summary.partial:
             await self._save(posts, summary)
         return summary
@@ -220,6 +237,16 @@ class Summarizer:
             log.warning("summary %s call returned no usable summary", kind)
         return summary
 
+    async def _count_fallback(self, reason: str, posts: Sequence[Post]) -> None:
+        """Every fall back to the extractive summary is logged and counted for /stats, with why."""
+        log.warning("summary of %s: extractive fallback (%s)", posts[0].thread_id, reason)
+        if self.store is None:
+            return
+        try:
+            await self.store.record_fallback("summary", reason, scope=posts[0].scope)
+        except StoreError as exc:
+            log.warning("could not count the summary fallback: %s", exc)
+
     async def _model_ready(self) -> bool:
         if self.llm is None:
             return False
@@ -261,6 +288,11 @@ def _reduce_job(parts: Sequence[Summary]) -> Job:
     refs = Refs()
     body = "\n\n".join(f"Part {i}:\n{render_items(p, refs)}" for i, p in enumerate(parts, 1))
     return ("reduce", f"<partials>\n{body}\n</partials>", refs)
+
+
+def _prompt_texts(folder: Path) -> tuple[str, ...]:
+    """Every prompt text of the bot (summaries, counterpoints, the framing judge): none may leak into a summary."""
+    return tuple(path.read_text(encoding="utf-8") for path in sorted(folder.glob("*.md")))
 
 
 def _load_prompts(folder: Path) -> dict[str, str]:

@@ -83,15 +83,30 @@ def post_ids_in_posts_block(body: dict[str, Any]) -> list[str]:
     return [str(100000 + int(n)) for n in MESSAGE_NUMBER.findall(text.split("<posts>", 1)[1])]
 
 
+SHOWN_TEXT = re.compile(r"^\[([^\]\s]+)\] [^\n]*?\)(?: ↪\S+)?: (.*)$|^- (.*) \[([^\[\]]+)\]$", re.MULTILINE)
+
+
+def shown_texts(body: dict[str, Any]) -> dict[str, str]:
+    """{ref: the words the request shows for it}: a post line's text, or a summary item citing that ref first."""
+    found: dict[str, str] = {}
+    for m in SHOWN_TEXT.finditer(user_text(body)):
+        ref, text = (m.group(1), m.group(2)) if m.group(1) else (m.group(4).split(",")[0].strip(), m.group(3))
+        found.setdefault(ref, text[:300])  # an item's text is at most 600 characters (SUMMARY_SCHEMA)
+    return found
+
+
 def summary_responder(body: dict[str, Any]) -> dict[str, Any]:
+    """An honest model: every item restates words of the messages it cites (the summarizer drops anything else)."""
     ids = shown_refs(body) or ["none"]
     first, last = ids[0], ids[-1]
+    texts = shown_texts(body)
+    second = ids[1] if len(ids) > 1 else first
     return {
         "points": [
-            {"text": f"{kind_of(body)} covering {first} to {last}", "ids": [first, last, INVENTED]},
-            {"text": f"{len(ids)} ids seen", "ids": ids[:2]},
+            {"text": texts.get(first, "nothing"), "ids": [first, last, INVENTED]},
+            {"text": texts.get(second, "nothing"), "ids": ids[:2]},
         ],
-        "disagreements": [{"text": "user1 says Q4 is fine; user2 says it hurts recall", "ids": [first]}],
+        "disagreements": [{"text": texts.get(last, "nothing"), "ids": [last]}],
         "open_questions": [],
         "framing": [],
     }
