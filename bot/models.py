@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -134,4 +134,5 @@ class Decision:
     action: Literal["ignore", "reply", "shadow", "queue"]
     counterpoint: Counterpoint | None = None
     reason: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+    review_id: int | None = None  # the review item the post went to, or that a moderator approved
+    flood: str = ""  # set on "ignore": the moderators' limit the post went past (the adapter reports the flood)

@@ -8,7 +8,7 @@ Limits on everything unsolicited (settings [limits]; counted in the store, so th
 replies per thread (cooldown), per server or subreddit (hourly cap) and per author; items for the moderators
 (review items, shadow notes) per author and per server/subreddit, a thread's posts within a window joining its
 pending item; model calls per author (past the budget a post is judged offline only). A post past the
-moderators' limits comes back as "ignore" with extra["flood"] set: the adapter tells the moderators once per
+moderators' limits comes back as "ignore" with `flood` set: the adapter tells the moderators once per
 flood. Composing (a model call) happens only for posts that passed every limit.
 """
 
@@ -204,12 +204,11 @@ class Pipeline:
                 since = self.clock() - timedelta(seconds=lim.review_merge_seconds)
                 merged = await self.store.merge_into_review(post.platform, post.thread_id, post.post_id, since=since)
                 if merged:
-                    extra = {"review_id": str(merged), "merged": "1"}
-                    return Decision(post, verdict, "queue", None, reason=f"joined review #{merged}", extra=extra)
+                    return Decision(post, verdict, "queue", None, reason=f"joined review #{merged}", review_id=merged)
             async with self._decide_lock:
                 over = await self._moderator_limit(post)
                 if over:
-                    return Decision(post, verdict, "ignore", reason=f"flood limit ({over})", extra={"flood": over})
+                    return Decision(post, verdict, "ignore", reason=f"flood limit ({over})", flood=over)
                 if kind == "shadow":
                     claimed = await self.store.claim_reply(
                         post.platform, post.post_id, thread_id=post.thread_id, guild_id=post.guild_id, kind="shadow"
@@ -251,7 +250,7 @@ class Pipeline:
         )  # fmt: skip
         if not review_id:
             return Decision(post, verdict, "ignore", cp, reason="not queued (deleted or opted out)")
-        return Decision(post, verdict, "queue", cp, reason=why, extra={"review_id": str(review_id)})
+        return Decision(post, verdict, "queue", cp, reason=why, review_id=review_id)
 
     async def requeue(self, decision: Decision, why: str) -> Decision:
         """A claimed decision that cannot be carried out as planned (e.g. shadow mode with nowhere to show it)
@@ -284,19 +283,18 @@ class Pipeline:
         payload = item.get("payload") or {}
         if post is None or "counterpoint" not in payload:
             return None
-        extra = {"review_id": str(review_id)}
         verdict = await self._detect(post, None)
         if verdict is None:
-            return Decision(post, None, "ignore", reason=UNJUDGED_DEEP, extra=extra)
+            return Decision(post, None, "ignore", reason=UNJUDGED_DEEP, review_id=review_id)
         await self.store.record_verdict(post.platform, post.post_id, verdict)
         if not verdict.frames:
-            return Decision(post, verdict, "ignore", reason="no longer frames", extra=extra)
+            return Decision(post, verdict, "ignore", reason="no longer frames", review_id=review_id)
         edited = payload.get("composed_for") not in (None, text_hash(post.text))
         cp = await self._compose(post, verdict) if edited else counterpoint_from_dict(payload["counterpoint"])
         ok = await self.store.claim_reply(post.platform, post.post_id, thread_id=post.thread_id, guild_id=post.guild_id)
         if not ok:
             return None
-        return Decision(post, verdict, "reply", cp, reason=f"approved by {moderator}", extra=extra)
+        return Decision(post, verdict, "reply", cp, reason=f"approved by {moderator}", review_id=review_id)
 
     async def approval_failed(self, decision: Decision) -> bool:
         """The approved reply could not be posted: put the item back in the queue so approving it again retries.
@@ -305,8 +303,7 @@ class Pipeline:
         p = decision.post
         if await self.store.get_reply(p.platform, p.post_id) is not None:
             return False
-        review_id = int(decision.extra.get("review_id", 0))
-        return bool(review_id) and bool(await self.store.reopen_review(review_id))
+        return bool(decision.review_id) and bool(await self.store.reopen_review(decision.review_id))
 
     async def reject(self, review_id: int, moderator: str) -> bool:
         return bool(await self.store.decide_review(review_id, status="rejected", moderator=moderator))

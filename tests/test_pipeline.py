@@ -108,13 +108,13 @@ async def test_concurrent_posts_in_one_thread_get_one_reply(env):
 async def test_approve_claims_once_and_reject_is_final(env):
     pipe, _, _ = env
     d = await pipe.handle(post("20"), policy=Policy("queue", 0, 9))
-    review_id = int(d.extra["review_id"])
+    review_id = d.review_id
     approved = await pipe.approve(review_id, "mod1")
     assert approved is not None and approved.action == "reply" and approved.counterpoint.text == "Added context [1]."
     assert await pipe.approve(review_id, "mod2") is None
     d2 = await pipe.handle(post("21", thread="t9"), policy=Policy("queue", 0, 9))
-    assert await pipe.reject(int(d2.extra["review_id"]), "mod1")
-    assert await pipe.approve(int(d2.extra["review_id"]), "mod1") is None
+    assert await pipe.reject(d2.review_id, "mod1")
+    assert await pipe.approve(d2.review_id, "mod1") is None
 
 
 async def test_failed_send_frees_the_claim(env):
@@ -151,9 +151,9 @@ async def test_policy_merges_settings_guild_and_channel(env):
 async def test_a_failed_approved_reply_goes_back_to_the_queue(env):
     pipe, store, _ = env
     d = await pipe.handle(post("50"), policy=Policy("queue", 0, 9))
-    review_id = int(d.extra["review_id"])
+    review_id = d.review_id
     approved = await pipe.approve(review_id, "mod1")
-    assert approved is not None and approved.extra["review_id"] == str(review_id)
+    assert approved is not None and approved.review_id == review_id
     await pipe.failed(approved)  # Discord or Reddit refused: the sender frees the claim, nothing went out
     assert await pipe.approval_failed(approved)
     assert (await store.get_review(review_id))["status"] == "pending"

@@ -309,7 +309,7 @@ class RedditFrontDoor(RedditDoor):
     notify:    `async (text) -> None`, one sentence for the moderators (a subreddit disabled after a 403, rejected
                credentials); each situation is told once. Without it the text is logged.
     on_queued: `async (decision) -> None`, called when a Reddit post went to the review queue (the review id is
-               decision.extra["review_id"]); optional, the queue is in the store either way.
+               decision.review_id); optional, the queue is in the store either way.
     client:    a RedditClient to share, or a stand-in for tests; one is built from the settings by default."""
 
     def __init__(

@@ -214,7 +214,7 @@ class RedditDoor:
                 await self._reply_quietly(decision)
             elif decision.action == "queue" and self._on_queued is not None:
                 await self._on_queued(decision)
-            elif decision.extra.get("flood"):
+            elif decision.flood:
                 self._flooded(sub, post)
         except Exception:
             log.exception("Reddit: handling %s failed", post.post_id)
