@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 Platform = Literal["discord", "reddit", "file"]
 Label = Literal["frames", "mentions", "other"]
@@ -123,6 +124,33 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
+
+
+ReviewStatus = Literal["pending", "approved", "rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    """A post held back for the moderators, as the store keeps it. `payload` is what the pipeline queued with it:
+    text, author, url, reason, guild_id, the verdict and the counterpoint (as dicts), composed_for; removing a post
+    empties it, so every key may be missing."""
+
+    id: int
+    platform: str
+    post_id: str
+    status: ReviewStatus
+    created_at: datetime
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    moderator: str | None = None
+    decided_at: datetime | None = None
+    thread_id: str | None = None
+    scope: str | None = None
+    author_id: str | None = None
+
+    @property
+    def guild_id(self) -> str:
+        """The Discord server the post is in; "" on Reddit."""
+        return str(self.payload.get("guild_id") or "") if self.platform == "discord" else ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -279,8 +279,8 @@ class Pipeline:
         item = await self.store.get_review(review_id)
         if item is None or not await self.store.decide_review(review_id, status="approved", moderator=moderator):
             return None
-        post = await self.store.get_post(item["platform"], item["post_id"])
-        payload = item.get("payload") or {}
+        post = await self.store.get_post(item.platform, item.post_id)
+        payload = item.payload
         if post is None or "counterpoint" not in payload:
             return None
         verdict = await self._detect(post, None)

@@ -102,7 +102,7 @@ async def test_digest_from_the_store(store):
     assert [t.summary is not None for t in digest.threads] == [True, True, False]  # the 2 busiest
     assert digest.threads[0].summary.engine == "extractive"
     assert (digest.votes_up, digest.votes_down) == (2, 1)
-    assert [r["post_id"] for r in digest.pending] == ["101001"]
+    assert [r.post_id for r in digest.pending] == ["101001"]
     pieces = render_digest(digest)
     text = "\n".join(pieces)
     assert all(len(p) <= 2000 for p in pieces)

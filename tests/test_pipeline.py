@@ -156,13 +156,13 @@ async def test_a_failed_approved_reply_goes_back_to_the_queue(env):
     assert approved is not None and approved.review_id == review_id
     await pipe.failed(approved)  # Discord or Reddit refused: the sender frees the claim, nothing went out
     assert await pipe.approval_failed(approved)
-    assert (await store.get_review(review_id))["status"] == "pending"
+    assert (await store.get_review(review_id)).status == "pending"
     assert await store.get_reply("discord", "50") is None
     again = await pipe.approve(review_id, "mod2")  # a retry claims and can post
     assert again is not None
     await pipe.sent(again, "r50")
     assert not await pipe.approval_failed(again)  # it went out: stays decided
-    assert (await store.get_review(review_id))["status"] == "approved"
+    assert (await store.get_review(review_id)).status == "approved"
 
 
 async def test_retention_runs_while_the_bot_runs_and_stops_with_it(tmp_path):

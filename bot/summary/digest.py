@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.errors import StoreError
-from bot.models import Post, Summary, Thread, utcnow
+from bot.models import Post, ReviewItem, Summary, Thread, utcnow
 from bot.text.clean import neutralize_mentions, quote
 from bot.text.limits import DISCORD_LIMIT, clip, split_text
 
@@ -35,7 +35,7 @@ class DigestStore(Protocol):
     async def thread_posts(
         self, platform: str, thread_id: str, *, after: datetime | None = None, limit: int | None = None
     ) -> list[Post]: ...
-    async def pending_reviews(self, limit: int = 50) -> list[dict[str, Any]]: ...
+    async def pending_reviews(self, limit: int = 50) -> list[ReviewItem]: ...
     async def stats(self, *, since: datetime | None = None, guild_id: str | None = None) -> dict[str, Any]: ...
     async def watched(self, guild_id: str | None = None) -> list[tuple[str, str]]: ...
     async def framing_detections(
@@ -71,7 +71,7 @@ class Digest:
     detections: tuple[Detection, ...]
     votes_up: int
     votes_down: int
-    pending: tuple[dict[str, Any], ...]
+    pending: tuple[ReviewItem, ...]
     notes: tuple[str, ...] = ()  # parts that could not be gathered, said plainly
 
 
@@ -245,8 +245,6 @@ def _short(s: Summary | None, cite: Callable[[str], str]) -> list[str]:
     return lines or ["• (nothing to summarize)"]
 
 
-def _review_line(r: dict[str, Any]) -> str:
-    raw = r.get("payload")
-    payload: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    text = payload.get("text") or payload.get("post_text") or payload.get("excerpt") or ""
-    return f"• review #{r.get('id')} ({r.get('platform')} {r.get('post_id')}): {clip(quote(str(text)), 120)}"
+def _review_line(r: ReviewItem) -> str:
+    text = r.payload.get("text") or r.payload.get("post_text") or r.payload.get("excerpt") or ""
+    return f"• review #{r.id} ({r.platform} {r.post_id}): {clip(quote(str(text)), 120)}"
