@@ -49,7 +49,7 @@ REPLY = Policy("reply", cooldown_seconds=600, hourly_cap=2)
 async def env(tmp_path):
     clock = Clock()
     async with Store.open(tmp_path / "p.db", clock=clock) as store:
-        yield Pipeline(load_settings(), store, StubDetector(), StubComposer(), clock=clock), store, clock
+        yield Pipeline.from_settings(load_settings(), store, StubDetector(), StubComposer(), clock=clock), store, clock
 
 
 async def test_reply_mode_claims_once_and_records_the_send(env):
@@ -128,12 +128,12 @@ async def test_restart_never_answers_twice(tmp_path):
     clock = Clock()
     settings = load_settings()
     async with Store.open(tmp_path / "r.db", clock=clock) as store:
-        d = await Pipeline(settings, store, StubDetector(), StubComposer(), clock=clock).handle(
+        d = await Pipeline.from_settings(settings, store, StubDetector(), StubComposer(), clock=clock).handle(
             post("40"), policy=REPLY
         )
         assert d.action == "reply"  # claimed, then the process dies before sending
     async with Store.open(tmp_path / "r.db", clock=clock) as store:
-        pipe = Pipeline(settings, store, StubDetector(), StubComposer(), clock=clock)
+        pipe = Pipeline.from_settings(settings, store, StubDetector(), StubComposer(), clock=clock)
         again = await pipe.handle(post("40"), policy=REPLY)
         assert again.action == "ignore"
 

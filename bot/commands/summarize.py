@@ -29,7 +29,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         thread, posts = load_export(source)
     async with LLMClient(settings.llm) as llm:
-        summarizer = Summarizer(settings, llm)
+        summarizer = Summarizer.from_settings(settings, llm)
         if await llm.available():
             _say(f"Summarizing {len(posts)} messages with the model at {settings.llm.base_url}.")
         else:

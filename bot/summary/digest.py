@@ -19,6 +19,7 @@ from bot.text.clean import neutralize_mentions, quote
 from bot.text.limits import DISCORD_LIMIT, clip, split_text
 
 if TYPE_CHECKING:
+    from bot.settings import Settings
     from bot.summary.summarizer import Summarizer
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,25 @@ class Detection:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestScope:
+    """What a digest covers, from [summarize] (hours, threads) and the watch lists of [discord] and [reddit]."""
+
+    hours: int = 24  # the period when no `since` is given
+    threads: int = 5  # the busiest threads get a summary
+    watch_channels: frozenset[str] = frozenset()
+    subreddits: frozenset[str] = frozenset()  # casefolded
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DigestScope:
+        return cls(
+            settings.summarize.digest_hours,
+            settings.summarize.digest_threads,
+            frozenset(settings.discord.watch_channels),
+            frozenset(s.casefold() for s in settings.reddit.subreddits),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     since: datetime
     until: datetime
@@ -82,15 +102,15 @@ async def build_digest(
     since: datetime | None = None,
     until: datetime | None = None,
     guild_id: str | None = None,
+    scope: DigestScope = DigestScope(),
 ) -> Digest:
-    cfg = summarizer.settings
     until = until or utcnow()
-    since = since or until - timedelta(hours=cfg.summarize.digest_hours)
+    since = since or until - timedelta(hours=scope.hours)
     notes: list[str] = []
     active = await _watched_only(
-        store, summarizer, await store.active_threads(since, until, guild_id=guild_id, limit=200), guild_id
+        store, scope, await store.active_threads(since, until, guild_id=guild_id, limit=200), guild_id
     )
-    busiest = active[: cfg.summarize.digest_threads]
+    busiest = active[: scope.threads]
     summaries = await asyncio.gather(*(_summarize(store, summarizer, t) for t, _ in busiest))
     threads = tuple(ThreadDigest(t, n, summaries[i] if i < len(summaries) else None) for i, (t, n) in enumerate(active))
     detections = await _detections(store, since, until, guild_id, notes)
@@ -109,12 +129,11 @@ async def build_digest(
 
 
 async def _watched_only(
-    store: DigestStore, summarizer: Summarizer, active: list[tuple[Thread, int]], guild_id: str | None
+    store: DigestStore, scope: DigestScope, active: list[tuple[Thread, int]], guild_id: str | None
 ) -> list[tuple[Thread, int]]:
     """Keep threads in watched channels and subreddits; a platform with nothing configured keeps all of its own."""
-    cfg = summarizer.settings
-    channels = {c for _, c in await store.watched(guild_id)} | set(cfg.discord.watch_channels)
-    subs = {s.casefold() for s in cfg.reddit.subreddits}
+    channels = {c for _, c in await store.watched(guild_id)} | scope.watch_channels
+    subs = scope.subreddits
 
     def keep(t: Thread) -> bool:
         if t.platform == "discord" and channels:
