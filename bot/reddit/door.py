@@ -77,11 +77,11 @@ class RedditDoor:
         notify: Notify | None = None,
         on_queued: OnQueued | None = None,
     ) -> None:
-        self.settings, self.store, self.pipeline = resources.settings, resources.store, resources.pipeline
+        self.config, self.store, self.pipeline = resources.settings.reddit, resources.store, resources.pipeline
         self.client = client
         self._notify, self._on_queued = notify, on_queued
         self.subreddits = list(
-            dict.fromkeys(s.strip().removeprefix("r/").lower() for s in self.settings.reddit.subreddits if s.strip())
+            dict.fromkeys(s.strip().removeprefix("r/").lower() for s in self.config.subreddits if s.strip())
         )
         self._marks: dict[tuple[str, str], Bookmark | None] = {}
         self._disabled: dict[str, str] = {}
@@ -121,7 +121,7 @@ class RedditDoor:
                 await self.recheck()
             self.cycles += 1
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.settings.reddit.poll_seconds)
+                await asyncio.wait_for(stop.wait(), timeout=self.config.poll_seconds)
 
     async def _load(self) -> None:
         for sub in self.subreddits:
@@ -147,7 +147,7 @@ class RedditDoor:
 
     def _back_off(self, sub: str, exc: RedditError) -> None:
         n = self._failures[sub] = self._failures.get(sub, 0) + 1
-        delay = min(MAX_BACKOFF, self.settings.reddit.poll_seconds * 2**n) * random.uniform(0.75, 1.0)
+        delay = min(MAX_BACKOFF, self.config.poll_seconds * 2**n) * random.uniform(0.75, 1.0)
         self._resume_at[sub] = asyncio.get_running_loop().time() + delay
         log.warning("Reddit: r/%s failed %d time(s) in a row (%s); next try in %.1f s", sub, n, exc, delay)
 
