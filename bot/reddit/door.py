@@ -31,16 +31,14 @@ from bot.errors import (
     RedditUncertain,
 )
 from bot.models import Decision, Post, Thread
-from bot.reddit.convert import (
-    EMPTY,
-    Bookmark,
-    is_optout,
-    order_key,
-)
+from bot.reddit.convert import EMPTY, Bookmark, is_optout
 from bot.reddit.render import render_reply
+from bot.summary.reddit_items import order_key
 
 if TYPE_CHECKING:
-    from bot.app import Resources
+    from bot.pipeline import Pipeline
+    from bot.settings import Settings
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +66,24 @@ def disabled_key(sub: str) -> str:
     return f"reddit:{sub.lower()}:disabled"
 
 
+class DoorResources(Protocol):
+    """What the door takes from the composition root (bot.app.Resources has it): the settings (the door keeps
+    [reddit], the client reads the credentials), the store and the pipeline."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def pipeline(self) -> Pipeline: ...
+
+
 class RedditDoor:
     def __init__(
         self,
-        resources: Resources,
+        resources: DoorResources,
         client: ClientLike,
         *,
         notify: Notify | None = None,

@@ -24,7 +24,7 @@ from typing import Any, Literal, TextIO
 
 from bot.errors import InputError
 from bot.models import Post, Thread
-from bot.reddit.convert import REDDIT_WEB, data_to_post, order_key, unescape
+from bot.summary.reddit_items import REDDIT_WEB, data_to_post, order_key, unescape
 from bot.text.files import read_user_file
 
 REDDIT_URL = re.compile(r"^https?://([a-z0-9-]+\.)?(reddit\.com|redd\.it)/", re.IGNORECASE)
