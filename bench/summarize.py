@@ -64,7 +64,7 @@ async def measure(fake: FakeLLM, summarizer: Summarizer, llm: LLMClient, posts: 
     wall = time.perf_counter() - started
     requests = fake.requests[before_requests:]
     calls = len(requests)
-    ideal = calls / summarizer.settings.summarize.concurrency * latency
+    ideal = calls / summarizer.config.concurrency * latency
     kinds = {k: sum(kind_of(b) == k for b in requests) for k in ("map", "reduce", "update")}
     return {
         "messages": len(posts),
@@ -92,7 +92,7 @@ async def run(messages: int, new: int, latency: float, concurrency: int, style: 
         settings = settings_for(fake.base_url, concurrency)
         with tempfile.TemporaryDirectory() as tmp:
             async with Store.open(Path(tmp) / "bench.sqlite3") as store, LLMClient(settings.llm) as llm:
-                summarizer = Summarizer(settings, llm, store)
+                summarizer = Summarizer.from_settings(settings, llm, store)
                 full = await measure(fake, summarizer, llm, posts, latency)
                 incremental = await measure(fake, summarizer, llm, posts + more, latency)
                 budget = summarizer.budget()

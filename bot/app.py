@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.counterpoint.composer import Composer, build_composer
+from bot.counterpoint.composer import Composer
+from bot.counterpoint.library import Library
 from bot.errors import StoreError
+from bot.framing.calibration import model_key
 from bot.framing.detector import Detector
 from bot.llm.client import LLMClient
 from bot.models import utcnow
@@ -49,11 +51,14 @@ async def build_resources(
         open_store(path, busy_timeout_ms=settings.storage.busy_timeout_ms, clock=clock) as store,
         LLMClient(settings.llm) as llm,
     ):
-        detector = Detector(settings, llm)
-        composer = build_composer(settings, llm, store)
+        prompts, model = settings.prompts_dir(), model_key(settings.llm.base_url, settings.llm.model)
+        detector = Detector(settings.framing, llm, prompts_dir=prompts, model=model)
+        composer = Composer(
+            settings.counterpoint, Library.load(settings.library_path()), llm, store, prompts_dir=prompts
+        )
         await composer.refresh_library()
-        summarizer = Summarizer(settings, llm, store)
-        pipeline = Pipeline(settings, store, detector, composer, clock=clock)
+        summarizer = Summarizer(settings.summarize, settings.llm, llm, store, prompts_dir=prompts)
+        pipeline = Pipeline.from_settings(settings, store, detector, composer, clock=clock)
         await purge_old_text(store, settings.storage.retention_days)
         yield Resources(settings, store, llm, detector, composer, summarizer, pipeline)
 

@@ -257,7 +257,7 @@ class CounterpointBot(commands.AutoShardedBot):
 
     async def review_queued(self, decision: Decision) -> None:
         """Something (e.g. the Reddit door) queued a review: the moderation cog posts it with its buttons."""
-        self.dispatch("counterpoint_review", int(decision.extra.get("review_id", 0) or 0))
+        self.dispatch("counterpoint_review", decision.review_id or 0)
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s in %d servers", self.user, len(self.guilds))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 Platform = Literal["discord", "reddit", "file"]
 Label = Literal["frames", "mentions", "other"]
@@ -130,6 +131,33 @@ class Usage:
     cached_tokens: int = 0
 
 
+ReviewStatus = Literal["pending", "approved", "rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    """A post held back for the moderators, as the store keeps it. `payload` is what the pipeline queued with it:
+    text, author, url, reason, guild_id, the verdict and the counterpoint (as dicts), composed_for; removing a post
+    empties it, so every key may be missing."""
+
+    id: int
+    platform: str
+    post_id: str
+    status: ReviewStatus
+    created_at: datetime
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    moderator: str | None = None
+    decided_at: datetime | None = None
+    thread_id: str | None = None
+    scope: str | None = None
+    author_id: str | None = None
+
+    @property
+    def guild_id(self) -> str:
+        """The Discord server the post is in; "" on Reddit."""
+        return str(self.payload.get("guild_id") or "") if self.platform == "discord" else ""
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """What the pipeline decided for one post; the adapter carries it out."""
@@ -139,4 +167,5 @@ class Decision:
     action: Literal["ignore", "reply", "shadow", "queue"]
     counterpoint: Counterpoint | None = None
     reason: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+    review_id: int | None = None  # the review item the post went to, or that a moderator approved
+    flood: str = ""  # set on "ignore": the moderators' limit the post went past (the adapter reports the flood)

@@ -8,7 +8,7 @@ Limits on everything unsolicited (settings [limits]; counted in the store, so th
 replies per thread (cooldown), per server or subreddit (hourly cap) and per author; items for the moderators
 (review items, shadow notes) per author and per server/subreddit, a thread's posts within a window joining its
 pending item; model calls per author (past the budget a post is judged offline only). A post past the
-moderators' limits comes back as "ignore" with extra["flood"] set: the adapter tells the moderators once per
+moderators' limits comes back as "ignore" with `flood` set: the adapter tells the moderators once per
 flood. Composing (a model call) happens only for posts that passed every limit.
 """
 
@@ -18,17 +18,20 @@ import asyncio
 import hashlib
 import logging
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.framing.lexical import prefilter
 from bot.models import Counterpoint, Decision, Post, Verdict, utcnow
 from bot.serialize import counterpoint_from_dict, counterpoint_to_dict, verdict_to_dict
-from bot.settings import Settings
+from bot.settings import LimitsSettings, Settings
 from bot.text.jsonsafe import JsonTooDeep
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -78,32 +81,60 @@ def text_hash(text: str) -> str:
 
 
 class Pipeline:
+    """`Pipeline(store, detector, composer, limits=settings.limits, defaults={platform: Policy}, model_judges=...)`,
+    or `Pipeline.from_settings(settings, store, detector, composer)`. `defaults` holds each platform's policy from
+    the settings ([discord], [reddit]); `model_judges` is False when framing.engine is "lexical" (no model budget
+    is spent then)."""
+
     def __init__(
         self,
-        settings: Settings,
-        store: Any,
+        store: Store,
         detector: DetectorLike,
         composer: ComposerLike,
         *,
+        limits: LimitsSettings,
+        defaults: Mapping[str, Policy],
+        model_judges: bool = True,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.settings, self.store, self.detector, self.composer = settings, store, detector, composer
+        self.store, self.detector, self.composer = store, detector, composer
+        self.limits, self.defaults, self.model_judges = limits, defaults, model_judges
         self.clock = clock
         self._decide_lock = asyncio.Lock()  # limit checks and the claims or counts they lead to must not interleave
         # one lock per thread while its post is merged or queued, so two posts of a thread make one item
         self._thread_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        store: Store,
+        detector: DetectorLike,
+        composer: ComposerLike,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> Pipeline:
+        d, r = settings.discord, settings.reddit
+        defaults = {
+            "discord": Policy(d.mode, d.cooldown_seconds, d.hourly_cap),
+            "reddit": Policy(r.mode, r.cooldown_seconds, r.hourly_cap),
+        }
+        judges = settings.framing.engine != "lexical"
+        return cls(
+            store, detector, composer, limits=settings.limits, defaults=defaults, model_judges=judges, clock=clock
+        )
+
     async def policy(self, platform: str, guild_id: str, channel_id: str) -> Policy:
         """Settings defaults, overridden guild-wide, then per channel, by what moderators set (Discord)."""
         if platform == "reddit":
-            r = self.settings.reddit
+            r = self.defaults["reddit"]
             conf = await self.store.get_channel_config("reddit", channel_id)
             return Policy(
                 conf.get("mode", r.mode),
                 int(conf.get("cooldown_seconds", r.cooldown_seconds)),
                 int(conf.get("hourly_cap", r.hourly_cap)),
             )
-        d = self.settings.discord
+        d = self.defaults["discord"]
         merged = {
             **await self.store.get_channel_config(guild_id, ""),
             **await self.store.get_channel_config(guild_id, channel_id),
@@ -140,8 +171,8 @@ class Pipeline:
         """The verdict, offline only once the author's model budget is spent. None when the model's reply could
         not be read because it nests too deep: the post stays unjudged, with one log line and no traceback."""
         options: dict[str, Any] = {}
-        if self.settings.framing.engine != "lexical" and prefilter(post.text).passed:  # only these cost a call
-            budget = self.settings.limits.user_model_calls_per_hour
+        if self.model_judges and prefilter(post.text).passed:  # only these cost a call
+            budget = self.limits.user_model_calls_per_hour
             if not await self.store.take_slot("model", author_key(post), limit=budget, window_seconds=HOUR):
                 log.info("post %s: the author's model budget is spent; judged offline", post.post_id)
                 options["engine"] = "lexical"
@@ -191,7 +222,7 @@ class Pipeline:
         if hour >= policy.hourly_cap:
             return "hourly cap reached"
         used = await self.store.slots_used("reply", author_key(post), window_seconds=HOUR)
-        return "the author's hourly reply limit" if used >= self.settings.limits.user_replies_per_hour else ""
+        return "the author's hourly reply limit" if used >= self.limits.user_replies_per_hour else ""
 
     @asynccontextmanager
     async def _thread_lock(self, post: Post) -> AsyncIterator[None]:
@@ -206,18 +237,17 @@ class Pipeline:
         """A review item (kind "queue") or a shadow note (kind "shadow"), within limits: a post of a thread with a
         pending item from the last review_merge_seconds joins that item; otherwise the author's and the
         server's/subreddit's hourly limits decide, and a post past them is dropped as part of a flood."""
-        lim = self.settings.limits
+        lim = self.limits
         async with self._thread_lock(post):
             if kind == "queue" and lim.review_merge_seconds > 0:
                 since = self.clock() - timedelta(seconds=lim.review_merge_seconds)
                 merged = await self.store.merge_into_review(post.platform, post.thread_id, post.post_id, since=since)
                 if merged:
-                    extra = {"review_id": str(merged), "merged": "1"}
-                    return Decision(post, verdict, "queue", None, reason=f"joined review #{merged}", extra=extra)
+                    return Decision(post, verdict, "queue", None, reason=f"joined review #{merged}", review_id=merged)
             async with self._decide_lock:
                 over = await self._moderator_limit(post)
                 if over:
-                    return Decision(post, verdict, "ignore", reason=f"flood limit ({over})", extra={"flood": over})
+                    return Decision(post, verdict, "ignore", reason=f"flood limit ({over})", flood=over)
                 if kind == "shadow":
                     claimed = await self.store.claim_reply(
                         post.platform, post.post_id, thread_id=post.thread_id, guild_id=post.guild_id, kind="shadow"
@@ -237,7 +267,7 @@ class Pipeline:
             return await self._queue(post, verdict, cp, why)
 
     async def _moderator_limit(self, post: Post) -> str:
-        lim, store = self.settings.limits, self.store
+        lim, store = self.limits, self.store
         if await store.slots_used("moderators", author_key(post), window_seconds=HOUR) >= lim.user_reviews_per_hour:
             return "the author's hourly limit"
         if await store.slots_used("moderators", scope_key(post), window_seconds=HOUR) >= lim.reviews_per_hour:
@@ -259,7 +289,7 @@ class Pipeline:
         )  # fmt: skip
         if not review_id:
             return Decision(post, verdict, "ignore", cp, reason="not queued (deleted or opted out)")
-        return Decision(post, verdict, "queue", cp, reason=why, extra={"review_id": str(review_id)})
+        return Decision(post, verdict, "queue", cp, reason=why, review_id=review_id)
 
     async def requeue(self, decision: Decision, why: str) -> Decision:
         """A claimed decision that cannot be carried out as planned (e.g. shadow mode with nowhere to show it)
@@ -288,23 +318,22 @@ class Pipeline:
         item = await self.store.get_review(review_id)
         if item is None or not await self.store.decide_review(review_id, status="approved", moderator=moderator):
             return None
-        post = await self.store.get_post(item["platform"], item["post_id"])
-        payload = item.get("payload") or {}
+        post = await self.store.get_post(item.platform, item.post_id)
+        payload = item.payload
         if post is None or "counterpoint" not in payload:
             return None
-        extra = {"review_id": str(review_id)}
         verdict = await self._detect(post, None)
         if verdict is None:
-            return Decision(post, None, "ignore", reason=UNJUDGED_DEEP, extra=extra)
+            return Decision(post, None, "ignore", reason=UNJUDGED_DEEP, review_id=review_id)
         await self.store.record_verdict(post.platform, post.post_id, verdict)
         if not verdict.frames:
-            return Decision(post, verdict, "ignore", reason="no longer frames", extra=extra)
+            return Decision(post, verdict, "ignore", reason="no longer frames", review_id=review_id)
         edited = payload.get("composed_for") not in (None, text_hash(post.text))
         cp = await self._compose(post, verdict) if edited else counterpoint_from_dict(payload["counterpoint"])
         ok = await self.store.claim_reply(post.platform, post.post_id, thread_id=post.thread_id, guild_id=post.guild_id)
         if not ok:
             return None
-        return Decision(post, verdict, "reply", cp, reason=f"approved by {moderator}", extra=extra)
+        return Decision(post, verdict, "reply", cp, reason=f"approved by {moderator}", review_id=review_id)
 
     async def approval_failed(self, decision: Decision) -> bool:
         """The approved reply could not be posted: put the item back in the queue so approving it again retries.
@@ -313,14 +342,13 @@ class Pipeline:
         p = decision.post
         if await self.store.get_reply(p.platform, p.post_id) is not None:
             return False
-        review_id = int(decision.extra.get("review_id", 0))
-        return bool(review_id) and bool(await self.store.reopen_review(review_id))
+        return decision.review_id is not None and await self.store.reopen_review(decision.review_id)
 
     async def reject(self, review_id: int, moderator: str) -> bool:
         if not await self.store.decide_review(review_id, status="rejected", moderator=moderator):
             return False
         item = await self.store.get_review(review_id)  # a rejected reply must not come back for a repeated claim
-        cp = ((item or {}).get("payload") or {}).get("counterpoint") or {}
+        cp = item.payload.get("counterpoint") if item is not None else None
         if isinstance(cp, dict) and isinstance(cp.get("text"), str):
             await self.store.drop_cached_reply(cp["text"])
         return True

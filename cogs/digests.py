@@ -17,7 +17,7 @@ from discord.ext import commands, tasks
 
 from bot.discord_bot import NotModerator
 from bot.models import utcnow
-from bot.summary.digest import build_digest, render_digest
+from bot.summary.digest import DigestScope, build_digest, render_digest
 
 from .common import NONE, guild_config, is_moderator, mod_channel
 
@@ -58,7 +58,8 @@ class Digests(commands.Cog):
 
     async def digest_pieces(self, guild_id: str, *, since: datetime | None = None) -> list[str]:
         r = self.bot.resources
-        digest = await build_digest(r.store, r.summarizer, since=since, guild_id=guild_id)
+        scope = DigestScope.from_settings(r.settings)
+        digest = await build_digest(r.store, r.summarizer, since=since, guild_id=guild_id, scope=scope)
         links = await self._links(digest)
         return render_digest(digest, link=lambda i: f"[↗](<{links[i]}>)" if links.get(i) else i)
 

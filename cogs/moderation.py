@@ -173,12 +173,12 @@ class Moderation(commands.Cog):
         # Reddit items belong to the server that holds discord.mod_channel; no server sees another's posts
         mine = (gid, "") if await reddit_home(self.bot, gid) else (gid,)
         pending = await self.bot.resources.store.pending_reviews(limit=200)
-        items = [i for i in pending if str((i.get("payload") or {}).get("guild_id") or "") in mine][:5]
+        items = [i for i in pending if i.guild_id in mine][:5]
         if not items:
             return await self._say(interaction, "Nothing is waiting for review.")
         await interaction.response.send_message(f"{len(items)} waiting (oldest first):", ephemeral=True)
         for item in items:
-            view = review_view(int(item["id"]))
+            view = review_view(item.id)
             await interaction.followup.send(embed=review_embed(item), view=view, ephemeral=True, allowed_mentions=NONE)
 
     @commands.Cog.listener()

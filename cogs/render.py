@@ -11,7 +11,7 @@ from typing import Any
 
 import discord
 
-from bot.models import Citation, Counterpoint, Decision, Summary
+from bot.models import Citation, Counterpoint, Decision, ReviewItem, Summary
 from bot.summary.format import render_summary_text
 from bot.text.clean import neutralize_mentions, quote
 from bot.text.limits import clip, split_text
@@ -59,17 +59,16 @@ def shadow_embed(decision: Decision) -> discord.Embed:
     return fit_embed(embed)
 
 
-def review_embed(review: Mapping[str, Any]) -> discord.Embed:
+def review_embed(review: ReviewItem) -> discord.Embed:
     """A queued item: the post, why it was held back, and the counterpoint that approval would post."""
-    raw = review.get("payload")
-    payload: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    payload = review.payload
     cp_raw = payload.get("counterpoint")
     cp: Mapping[str, Any] = cp_raw if isinstance(cp_raw, Mapping) else {}
     text = str(cp.get("text", ""))
-    embed = discord.Embed(title=f"Review #{review.get('id')} ({review.get('platform')})", colour=COLOUR)
+    embed = discord.Embed(title=f"Review #{review.id} ({review.platform})", colour=COLOUR)
     embed.description = neutralize_mentions(text) or "(the counterpoint is no longer stored)"
     url = str(payload.get("url") or "")
-    where = f"[post]({url})" if url else f"post {review.get('post_id')}"
+    where = f"[post]({url})" if url else f"post {review.post_id}"
     excerpt = clip(quote(str(payload.get("text") or "")), 600) or "(text removed)"
     embed.add_field(name="Post", value=f"{where} by {quote(str(payload.get('author') or 'someone'))}: “{excerpt}”")
     cites = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +28,11 @@ from .replies import deliver_reply
 
 if TYPE_CHECKING:
     from bot.discord_bot import CounterpointBot
-    from bot.models import Decision, Post
+    from bot.models import Decision, Post, ReviewItem
 
 log = logging.getLogger(__name__)
 CURSOR = "discord:reviews_announced"  # checkpoint: the highest review id already posted to a moderator channel
+CLOSE_WAIT_SECONDS = 10.0
 REFRESH_SECONDS = 2.0  # a review message is edited at most this often while posts join its item
 FLOOD_SECONDS = 3.0  # a flood line is posted (or updated) this long after the first dropped post
 FLOOD_WINDOW = 3600.0  # one flood line per author and channel per hour
@@ -129,10 +131,10 @@ async def _close(interaction: discord.Interaction[Any], outcome: str, review_id:
     await tell(interaction, outcome)
 
 
-async def item_embed(bot: CounterpointBot, item: dict[str, Any]) -> discord.Embed:
+async def item_embed(bot: CounterpointBot, item: ReviewItem) -> discord.Embed:
     """A review item as it is now: its post and counterpoint, and the posts of the thread that joined it."""
     embed = review_embed(item)
-    merged = await bot.resources.store.review_posts(int(item["id"]))
+    merged = await bot.resources.store.review_posts(item.id)
     if merged:
         lines = [f"• {quote(p.author_name or 'someone')}: “{clip(quote(p.text), 120)}”" for p in merged[:LISTED]]
         if len(merged) > LISTED:
@@ -141,8 +143,8 @@ async def item_embed(bot: CounterpointBot, item: dict[str, Any]) -> discord.Embe
     return fit_embed(embed)
 
 
-def _quoted(item: dict[str, Any], merged: list[Post]) -> list[tuple[str, str]]:
-    return [(str(item["platform"]), str(item["post_id"])), *((p.platform, p.post_id) for p in merged)]
+def _quoted(item: ReviewItem, merged: list[Post]) -> list[tuple[str, str]]:
+    return [(item.platform, item.post_id), *((p.platform, p.post_id) for p in merged)]
 
 
 @dataclass
@@ -176,27 +178,25 @@ class Announcer:
         async with self._lock:
             cursor = int(await store.get_checkpoint(CURSOR) or 0)
             for item in await store.pending_reviews(limit=200):
-                if int(item["id"]) <= cursor:
+                if item.id <= cursor:
                     continue
                 posted += await self._post(item)
-                cursor = int(item["id"])
+                cursor = item.id
                 await store.set_checkpoint(CURSOR, str(cursor))
         return posted
 
-    async def _post(self, item: dict[str, Any]) -> int:
-        payload = item.get("payload") if isinstance(item.get("payload"), dict) else {}
-        guild_id = str((payload or {}).get("guild_id") or "") if item.get("platform") == "discord" else ""
-        channel = await mod_channel(self.bot, guild_id)
+    async def _post(self, item: ReviewItem) -> int:
+        channel = await mod_channel(self.bot, item.guild_id)
         if channel is None:
-            log.info("review #%s stays in the queue: no moderator channel for it", item["id"])
+            log.info("review #%s stays in the queue: no moderator channel for it", item.id)
             return 0
         store = self.bot.resources.store
-        merged = await store.review_posts(int(item["id"]))
+        merged = await store.review_posts(item.id)
         embed = await item_embed(self.bot, item)
         try:
-            sent = await channel.send(embed=embed, view=review_view(int(item["id"])), allowed_mentions=NONE)
+            sent = await channel.send(embed=embed, view=review_view(item.id), allowed_mentions=NONE)
         except discord.HTTPException as exc:
-            log.warning("could not post review #%s: %s", item["id"], exc)
+            log.warning("could not post review #%s: %s", item.id, exc)
             return 0
         await store.remember_bot_message(
             "discord",
@@ -204,7 +204,7 @@ class Announcer:
             str(sent.channel.id),
             _quoted(item, merged),
             kind="review",
-            review_id=int(item["id"]),
+            review_id=item.id,
         )
         return 1
 
@@ -233,7 +233,7 @@ class Announcer:
             return 0
         merged = await store.review_posts(review_id)
         embed = await item_embed(self.bot, item)
-        pending = item.get("status") == "pending"
+        pending = item.status == "pending"
         edited = 0
         for ref in messages:
             channel = await channel_by_id(self.bot, str(ref["channel_id"]))
@@ -295,6 +295,11 @@ class Announcer:
             log.warning("could not tell the moderators about a flood: %s", exc)
 
     async def aclose(self) -> None:
+        # an item being posted right now finishes first, so its checkpoint is written before the store closes
+        # (else a restart posts it a second time); bounded, so a hung send never holds up shutting down
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._lock.acquire(), CLOSE_WAIT_SECONDS)
+            self._lock.release()
         for task in [*self._tasks, *([self._refresher] if self._refresher else [])]:
             task.cancel()
         await asyncio.gather(*self._tasks, *([self._refresher] if self._refresher else []), return_exceptions=True)
@@ -309,7 +314,7 @@ async def neutralize(bot: CounterpointBot, messages: list[dict[str, Any]]) -> in
     for ref in messages:
         review_id = int(ref.get("review_id") or 0)
         item = await store.get_review(review_id) if review_id else None
-        if item is not None and item.get("status") == "pending" and announcer is not None:
+        if item is not None and item.status == "pending" and announcer is not None:
             await announcer.refresh(review_id)  # shown again without the removed posts; still quotes the others
             continue
         channel = await channel_by_id(bot, str(ref["channel_id"]))

@@ -129,8 +129,8 @@ class Watcher(commands.Cog):
         elif decision.action == "queue":
             # the moderation cog posts it to the moderators' channel with Approve / Reject (or, when the post joined
             # an item already posted, refreshes that message)
-            self.bot.dispatch("counterpoint_review", int(decision.extra.get("review_id", 0)))
-        elif decision.extra.get("flood"):
+            self.bot.dispatch("counterpoint_review", decision.review_id or 0)
+        elif decision.flood:
             # past the moderators' limits: counted into one line to the moderators, not queued
             self.bot.dispatch("counterpoint_flood", decision.post)
 

@@ -114,7 +114,7 @@ async def test_composer_never_publishes_the_payload(fake_llm: FakeLLM, library: 
     verdict = Verdict("frames", 0.9, "lexical", PrefilterResult(True, (), 0.9))
     written: dict[str, int] = dict.fromkeys(LANGS, 0)
     async with LLMClient(llm_settings(fake_llm.base_url), backoff=0.01, backoff_max=0.05) as llm:
-        composer = Composer(settings, library, llm)
+        composer = Composer.from_settings(settings, library, llm)
         for row in ATTACKS:
             cp = await composer.compose(row["post"], verdict)
             assert_clean(cp, row["payload"], library)

@@ -55,7 +55,7 @@ def test_a_better_model_wins_and_the_choice_survives_a_restart(monkeypatch, caps
     assert stored is not None and stored.engine in ("llm", "confirm"), out
     assert stored.figures[stored.engine]["f1"] > stored.figures["lexical"]["f1"]
     monkeypatch.setenv("COUNTERPOINT_LLM__BASE_URL", stored.model.split()[0])
-    detector = Detector(load_settings(None), StubLLM(says_frames({})))
+    detector = Detector.from_settings(load_settings(None), StubLLM(says_frames({})))
     assert detector.auto_engine() == stored.engine
 
 
@@ -64,13 +64,13 @@ async def test_auto_follows_an_offline_choice_and_never_asks_the_model(monkeypat
     key = calibration.model_key(settings.llm.base_url, settings.llm.model)
     calibration.save(choose([Decision(True, True, False), Decision(False, False, True)], model=key))
     stub = StubLLM(says_frames({}))
-    verdict = await Detector(settings, stub).detect("China is winning the AI race against America.")
+    verdict = await Detector.from_settings(settings, stub).detect("China is winning the AI race against America.")
     assert verdict.engine == "lexical" and verdict.frames and not stub.requests
 
 
 async def test_a_record_for_another_model_is_ignored(monkeypatch):
     calibration.save(choose([Decision(True, True, False)], model="http://elsewhere/v1 other-model"))
-    detector = Detector(load_settings(None), StubLLM(says_frames({})))
+    detector = Detector.from_settings(load_settings(None), StubLLM(says_frames({})))
     # uncalibrated for this model: the model may only confirm offline candidates
     assert detector.calibration is None and detector.auto_engine() == "confirm"
 

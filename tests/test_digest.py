@@ -11,7 +11,7 @@ import pytest
 from bot.models import Thread
 from bot.settings import Settings, SummarizeSettings
 from bot.store import Store
-from bot.summary.digest import action_of, build_digest, render_digest
+from bot.summary.digest import DigestScope, action_of, build_digest, render_digest
 from bot.summary.summarizer import Summarizer
 from bot.text.limits import split_text
 from tests.fakes.store_kit import T0, Clock, verdict
@@ -67,6 +67,9 @@ def _settings(**kw: Any) -> Settings:
     return Settings(summarize=SummarizeSettings(digest_threads=2), **kw)
 
 
+SCOPE = DigestScope.from_settings(_settings())
+
+
 @pytest.fixture
 async def store(tmp_path):
     async with Store.open(tmp_path / "db.sqlite3", clock=Clock(T0 + timedelta(hours=2))) as s:
@@ -96,13 +99,13 @@ def _fields(p: Any) -> dict[str, Any]:
 
 async def test_digest_from_the_store(store):
     await _fill(store)
-    summarizer = Summarizer(_settings(), None, store)  # no model: extractive summaries
-    digest = await build_digest(store, summarizer, since=SINCE, until=UNTIL)
+    summarizer = Summarizer.from_settings(_settings(), None, store)  # no model: extractive summaries
+    digest = await build_digest(store, summarizer, since=SINCE, until=UNTIL, scope=SCOPE)
     assert [(t.thread.thread_id, t.posts) for t in digest.threads] == [("busy", 30), ("mid", 12), ("quiet", 3)]
     assert [t.summary is not None for t in digest.threads] == [True, True, False]  # the 2 busiest
     assert digest.threads[0].summary.engine == "extractive"
     assert (digest.votes_up, digest.votes_down) == (2, 1)
-    assert [r["post_id"] for r in digest.pending] == ["101001"]
+    assert [r.post_id for r in digest.pending] == ["101001"]
     pieces = render_digest(digest)
     text = "\n".join(pieces)
     assert all(len(p) <= 2000 for p in pieces)
@@ -131,7 +134,9 @@ async def test_detections_are_listed_with_what_the_bot_did(store):
         {"post_id": "101001", "author_name": "user1", "text": "the US must win", "score": 0.8,
          "review_status": "pending"},
     ]  # fmt: skip
-    digest = await build_digest(_WithDetections(store, rows), Summarizer(_settings(), None), since=SINCE, until=UNTIL)
+    digest = await build_digest(
+        _WithDetections(store, rows), Summarizer.from_settings(_settings(), None), since=SINCE, until=UNTIL, scope=SCOPE
+    )
     text = "\n".join(render_digest(digest))
     assert "Framing detections__: 2" in text
     assert "user0 [100000] 0.91 → replied (+2/-1)" in text and "user1 [101001] 0.80 → queued" in text
@@ -145,7 +150,9 @@ async def test_long_digest_splits_cleanly_and_neutralizes_mentions(store):
             await store.add_post(p)
         title = f"@everyone thread {i} " + "with a rather long descriptive title " * 2
         await store.upsert_thread(Thread("discord", name, title=title, channel_id="c1"))
-    digest = await build_digest(store, Summarizer(_settings(), None), since=SINCE, until=UNTIL)
+    digest = await build_digest(
+        store, Summarizer.from_settings(_settings(), None), since=SINCE, until=UNTIL, scope=SCOPE
+    )
     pieces = render_digest(digest, link=lambda i: f"https://discord.com/channels/g1/c1/{i}")
     assert len(pieces) > 1 and all(0 < len(p) <= 2000 for p in pieces)
     assert all(not p.startswith((" ", "\n")) for p in pieces)

@@ -283,7 +283,7 @@ async def test_shadow_without_a_moderator_channel_keeps_the_item_in_the_review_q
     async with bot_with(discord_settings(tmp_path, fake, mode="shadow", mod_channel="")) as bot:
         post = await fake.user_message(fake.general, FRAMING)
         pending = await eventually(bot.resources.store.pending_reviews, what="a queued review")
-        assert pending[0]["post_id"] == post["id"] and pending[0]["payload"]["counterpoint"]["citations"]
+        assert pending[0].post_id == post["id"] and pending[0].payload["counterpoint"]["citations"]
         assert await bot.resources.store.get_reply("discord", post["id"]) is None
         assert fake.sent() == []
 
@@ -403,4 +403,4 @@ async def test_an_approved_reply_that_discord_refuses_goes_back_to_the_queue(tmp
 
 async def _status_is(review, status: str) -> bool:
     item = await review
-    return item is not None and item["status"] == status
+    return item is not None and item.status == status

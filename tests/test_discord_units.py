@@ -23,7 +23,7 @@ from discord import app_commands
 from bot.app import build_resources
 from bot.discord_bot import FALLBACK, CounterpointTree, Endpoints, NotModerator, describe_error
 from bot.errors import InputError, LLMUnavailable, StoreError
-from bot.models import Citation, Counterpoint, Post, Summary, SummaryPoint
+from bot.models import Citation, Counterpoint, Post, ReviewItem, Summary, SummaryPoint
 from bot.settings import load_settings
 from tests.fakes.discord_kit import unused_port
 
@@ -69,12 +69,13 @@ def test_summary_pieces_fit_2000_and_carry_numbered_jump_links():
 
 
 def test_review_and_shadow_embeds_and_stats_render_what_they_are_given():
-    item = {"id": 7, "platform": "reddit", "post_id": "t1_x", "payload": {"text": "race!", "author": "u", "url": "",
+    at = datetime(2025, 1, 2, tzinfo=UTC)
+    item = ReviewItem(7, "reddit", "t1_x", "pending", at, {"text": "race!", "author": "u", "url": "",
             "reason": "queue mode", "counterpoint": {"text": "context [1]", "citations": [
-                {"id": "a", "title": "T", "url": "https://a.org"}]}}}  # fmt: skip
+                {"id": "a", "title": "T", "url": "https://a.org"}]}})  # fmt: skip
     embed = render.review_embed(item).to_dict()
     assert embed["title"] == "Review #7 (reddit)" and "queue mode" in embed["footer"]["text"]
-    assert render.review_embed({"id": 8, "payload": {}}).description.startswith("(the counterpoint")
+    assert render.review_embed(ReviewItem(8, "discord", "p", "pending", at)).description.startswith("(the counterpoint")
     numbers = {"detections": 4, "dismissed": 2, "approved": 3, "rejected": 1, "precision": 0.75}
     fields = {f.name: f.value for f in render.stats_embed(numbers, period="x").fields}
     assert fields["Framing detections"] == "4" and fields["Precision (approved / reviewed)"] == "75% of 4 reviewed"

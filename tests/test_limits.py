@@ -147,7 +147,7 @@ async def test_reddit_cap_per_author_and_per_subreddit(tmp_path):
         ]
     replies_one = sum(d.action == "reply" for d in one)
     queued_one = sum(d.action == "queue" for d in one)
-    dropped_one = sum(bool(d.extra.get("flood")) for d in one)
+    dropped_one = sum(bool(d.flood) for d in one)
     replies_many = sum(d.action == "reply" for d in many)
     print(f"\nreddit: one author, 60 threads -> {replies_one} replies, {queued_one} queued, {dropped_one} dropped; "
           f"10 authors -> {replies_many} replies (cap 3, {replies_one} already used)")  # fmt: skip

@@ -49,7 +49,7 @@ REPLY = Policy("reply", cooldown_seconds=600, hourly_cap=2)
 async def env(tmp_path):
     clock = Clock()
     async with Store.open(tmp_path / "p.db", clock=clock) as store:
-        yield Pipeline(load_settings(), store, StubDetector(), StubComposer(), clock=clock), store, clock
+        yield Pipeline.from_settings(load_settings(), store, StubDetector(), StubComposer(), clock=clock), store, clock
 
 
 async def test_reply_mode_claims_once_and_records_the_send(env):
@@ -108,13 +108,13 @@ async def test_concurrent_posts_in_one_thread_get_one_reply(env):
 async def test_approve_claims_once_and_reject_is_final(env):
     pipe, _, _ = env
     d = await pipe.handle(post("20"), policy=Policy("queue", 0, 9))
-    review_id = int(d.extra["review_id"])
+    review_id = d.review_id
     approved = await pipe.approve(review_id, "mod1")
     assert approved is not None and approved.action == "reply" and approved.counterpoint.text == "Added context [1]."
     assert await pipe.approve(review_id, "mod2") is None
     d2 = await pipe.handle(post("21", thread="t9"), policy=Policy("queue", 0, 9))
-    assert await pipe.reject(int(d2.extra["review_id"]), "mod1")
-    assert await pipe.approve(int(d2.extra["review_id"]), "mod1") is None
+    assert await pipe.reject(d2.review_id, "mod1")
+    assert await pipe.approve(d2.review_id, "mod1") is None
 
 
 async def test_a_rejected_review_item_drops_its_reply_from_the_claim_cache(env):
@@ -122,9 +122,9 @@ async def test_a_rejected_review_item_drops_its_reply_from_the_claim_cache(env):
     d = await pipe.handle(post("22", thread="t8"), policy=Policy("queue", 0, 9))
     assert d.counterpoint is not None
     await store.save_counterpoint("k22", d.post.text, d.counterpoint, scope=d.post.scope)
-    assert await pipe.reject(int(d.extra["review_id"]), "mod1")
+    assert await pipe.reject(d.review_id, "mod1")
     assert await store.find_counterpoint("k22", scope=d.post.scope) is None  # never reused for a repeated claim
-    assert not await pipe.reject(int(d.extra["review_id"]), "mod2")
+    assert not await pipe.reject(d.review_id, "mod2")
 
 
 async def test_failed_send_frees_the_claim(env):
@@ -138,12 +138,12 @@ async def test_restart_never_answers_twice(tmp_path):
     clock = Clock()
     settings = load_settings()
     async with Store.open(tmp_path / "r.db", clock=clock) as store:
-        d = await Pipeline(settings, store, StubDetector(), StubComposer(), clock=clock).handle(
+        d = await Pipeline.from_settings(settings, store, StubDetector(), StubComposer(), clock=clock).handle(
             post("40"), policy=REPLY
         )
         assert d.action == "reply"  # claimed, then the process dies before sending
     async with Store.open(tmp_path / "r.db", clock=clock) as store:
-        pipe = Pipeline(settings, store, StubDetector(), StubComposer(), clock=clock)
+        pipe = Pipeline.from_settings(settings, store, StubDetector(), StubComposer(), clock=clock)
         again = await pipe.handle(post("40"), policy=REPLY)
         assert again.action == "ignore"
 
@@ -161,18 +161,18 @@ async def test_policy_merges_settings_guild_and_channel(env):
 async def test_a_failed_approved_reply_goes_back_to_the_queue(env):
     pipe, store, _ = env
     d = await pipe.handle(post("50"), policy=Policy("queue", 0, 9))
-    review_id = int(d.extra["review_id"])
+    review_id = d.review_id
     approved = await pipe.approve(review_id, "mod1")
-    assert approved is not None and approved.extra["review_id"] == str(review_id)
+    assert approved is not None and approved.review_id == review_id
     await pipe.failed(approved)  # Discord or Reddit refused: the sender frees the claim, nothing went out
     assert await pipe.approval_failed(approved)
-    assert (await store.get_review(review_id))["status"] == "pending"
+    assert (await store.get_review(review_id)).status == "pending"
     assert await store.get_reply("discord", "50") is None
     again = await pipe.approve(review_id, "mod2")  # a retry claims and can post
     assert again is not None
     await pipe.sent(again, "r50")
     assert not await pipe.approval_failed(again)  # it went out: stays decided
-    assert (await store.get_review(review_id))["status"] == "approved"
+    assert (await store.get_review(review_id)).status == "approved"
 
 
 async def test_retention_runs_while_the_bot_runs_and_stops_with_it(tmp_path):

@@ -48,7 +48,7 @@ async def server() -> AsyncIterator[localmodel.EmbeddedServer]:
 async def test_json_schema_verdict_parses(server):
     settings = settings_for(server.base_url)
     async with LLMClient(settings.llm) as llm:
-        verdict = await Detector(settings, llm).detect(
+        verdict = await Detector.from_settings(settings, llm).detect(
             "The AI arms race with China will decide who rules the world.", engine="llm"
         )
     # whatever the tiny model thinks, the verdict is well-formed and came from the model (or fell back cleanly)

@@ -35,7 +35,7 @@ async def test_queued_then_approved_reply_lands_once_across_restarts(fake, tmp_p
         pending = await res.store.pending_reviews()
         assert await res.store.get_post("reddit", old) is None  # history is not news
     assert [d.post.post_id for d in rec1.queued] == [framing]
-    assert [r["post_id"] for r in pending] == [framing]
+    assert [r.post_id for r in pending] == [framing]
     assert fake.posted == []
 
     # while the bot is down: one ordinary and one framing comment arrive
@@ -45,12 +45,12 @@ async def test_queued_then_approved_reply_lands_once_across_restarts(fake, tmp_p
     async with running(settings, rec2) as (door, res):
         seen = spy_on(res, monkeypatch)
         await eventually(lambda: rec2.queued, what="the comment that arrived while down")
-        review = next(r for r in await res.store.pending_reviews() if r["post_id"] == framing)
-        decision = await res.pipeline.approve(review["id"], "mod-1")  # what the Discord Approve button does
+        review = next(r for r in await res.store.pending_reviews() if r.post_id == framing)
+        decision = await res.pipeline.approve(review.id, "mod-1")  # what the Discord Approve button does
         assert decision is not None
         reply_id = await door.reply(decision)
         assert await door.reply(decision) == reply_id  # a second click posts nothing
-        assert await res.pipeline.approve(review["id"], "mod-2") is None
+        assert await res.pipeline.approve(review.id, "mod-2") is None
         await cycles(door)  # the bot's own reply shows up in the stream and is ignored
         stored = await res.store.get_reply("reddit", framing)
     assert seen[:2] == [quiet, late] and framing not in seen

@@ -119,7 +119,7 @@ async def test_an_approved_reply_to_a_locked_comment_is_refused_and_released(fak
         framing = fake.add_comment(fake.add_submission("ai", "Robots"), FRAMING)
         await eventually(lambda: rec.queued, what="the queued comment")
         fake.things[framing]["locked"] = True
-        decision = await res.pipeline.approve(int(rec.queued[0].extra["review_id"]), "mod-1")
+        decision = await res.pipeline.approve(rec.queued[0].review_id, "mod-1")
         assert decision is not None
         with pytest.raises(RedditRejected, match="locked"):
             await door.reply(decision)

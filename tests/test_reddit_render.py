@@ -10,12 +10,10 @@ from bot.models import Citation, Counterpoint, Post
 from bot.reddit.convert import (
     EMPTY,
     Bookmark,
-    id_number,
-    is_bot_name,
     is_optout,
-    order_key,
 )
 from bot.reddit.render import FOOTER, REDDIT_MAX_CHARS, render_reply
+from bot.summary.reddit_items import id_number, is_bot_name, order_key
 
 
 def cp(text: str, *cites: tuple[str, str]) -> Counterpoint:

@@ -141,7 +141,7 @@ async def test_chat(server):
 async def test_structured_verdict_comes_from_the_model(server):
     settings = settings_for(server.base_url)
     async with LLMClient(settings.llm) as llm:
-        verdict = await Detector(settings, llm).detect(POST, engine="llm")
+        verdict = await Detector.from_settings(settings, llm).detect(POST, engine="llm")
         assert llm.json_mode_label == server.json_mode
     assert verdict.engine == "llm", verdict
     assert verdict.label in ("frames", "mentions", "other") and 0.0 <= verdict.score <= 1.0
@@ -186,7 +186,7 @@ async def test_streaming(server):
 async def test_summary_is_written_by_the_model(server):
     settings = settings_for(server.base_url, max_tokens=400)
     async with LLMClient(settings.llm) as llm:
-        summary = await Summarizer(settings, llm).summarize(thread(6), thread_id="t1")
+        summary = await Summarizer.from_settings(settings, llm).summarize(thread(6), thread_id="t1")
     # the model answered with a summary; a tiny model's points may not rest on the messages they cite, and then
     # grounding (bot/summary/grounding.py) shows the extractive summary instead: the plumbing worked either way
     assert summary.engine == "llm" or "did not rest on the messages" in summary.note, summary

@@ -253,15 +253,15 @@ async def test_review_queue(store, clock):
     assert await store.enqueue_review("reddit", "p1", payload={"text": "again"}) == rid  # idempotent
     rid2 = await store.enqueue_review("reddit", "p2", payload={})
     pending = await store.pending_reviews()
-    assert [r["id"] for r in pending] == [rid, rid2]
-    assert pending[0]["payload"] == {"text": "draft", "n": 1} and pending[0]["created_at"] == T0
+    assert [r.id for r in pending] == [rid, rid2]
+    assert pending[0].payload == {"text": "draft", "n": 1} and pending[0].created_at == T0
     clock.advance(minutes=1)
     assert await store.decide_review(rid, status="approved", moderator="mod-a") is True
     assert await store.decide_review(rid, status="rejected", moderator="mod-b") is False
     got = await store.get_review(rid)
     assert got is not None
-    assert (got["status"], got["moderator"], got["decided_at"]) == ("approved", "mod-a", T0 + timedelta(minutes=1))
-    assert [r["id"] for r in await store.pending_reviews(limit=10)] == [rid2]
+    assert (got.status, got.moderator, got.decided_at) == ("approved", "mod-a", T0 + timedelta(minutes=1))
+    assert [r.id for r in await store.pending_reviews(limit=10)] == [rid2]
     assert await store.get_review(999) is None
     assert await store.decide_review(999, status="rejected", moderator="m") is False
     with pytest.raises(ValueError):
@@ -275,7 +275,7 @@ async def test_reopen_review_and_housekeeping(store):
     assert await store.reopen_review(rid) is False  # only an approved review goes back to pending
     assert await store.decide_review(rid, status="approved", moderator="m") is True
     assert await store.reopen_review(rid) is True and await store.reopen_review(rid) is False
-    assert [r["id"] for r in await store.pending_reviews()] == [rid]
+    assert [r.id for r in await store.pending_reviews()] == [rid]
     assert await store.schema_version() == len(MIGRATIONS)
     assert await store.integrity_check() == "ok"
     assert await store.checkpoint() is True

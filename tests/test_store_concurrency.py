@@ -78,7 +78,7 @@ async def test_review_decide_race_one_moderator_wins(tmp_path):
         assert results.count(True) == 1
         winner = f"mod{results.index(True)}"
         review = await b.get_review(rid)
-        assert review is not None and review["moderator"] == winner and review["status"] == "approved"
+        assert review is not None and review.moderator == winner and review.status == "approved"
 
 
 async def test_reads_see_own_writes_while_others_write(store):

@@ -91,7 +91,7 @@ async def test_an_edit_leaves_no_copy_of_the_old_text(store):
     assert await store.find_counterpoint("k1") is None and await store.find_counterpoint("k2") is None
     assert await store.find_counterpoint("k3") is not None
     item = await store.get_review(rid)
-    assert item["payload"]["text"] == "I changed my mind about this entirely." and "verdict" not in item["payload"]
+    assert item.payload["text"] == "I changed my mind about this entirely." and "verdict" not in item.payload
 
 
 async def test_forget_removes_quotes_of_the_author_in_other_rows(store):

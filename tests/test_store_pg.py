@@ -63,9 +63,9 @@ async def test_claims_and_decisions_across_two_pools(pg_dsn, store):
         decided = await asyncio.wait_for(asyncio.gather(*decide), 20)
         assert decided.count(True) == 1
         review = await b.get_review(rid)
-        assert review is not None and review["moderator"] == f"mod{decided.index(True)}"
+        assert review is not None and review.moderator == f"mod{decided.index(True)}"
         assert await a.reopen_review(rid) is True and await b.reopen_review(rid) is False
-        assert [r["id"] for r in await b.pending_reviews()] == [rid]
+        assert [r.id for r in await b.pending_reviews()] == [rid]
     # a pending claim survives a restart: better silent than double
     async with PgStore.open(pg_dsn) as again:
         assert await again.claim_reply("discord", "p0", thread_id="t1") is False

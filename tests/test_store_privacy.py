@@ -79,7 +79,7 @@ async def test_decided_review_keeps_decision_but_loses_text(store):
     await store.decide_review(rid, status="rejected", moderator="m")
     await store.delete_post("discord", "p1")
     got = await store.get_review(rid)
-    assert got is not None and got["payload"] == {} and got["status"] == "rejected"
+    assert got is not None and got.payload == {} and got.status == "rejected"
     assert (await store.stats())["rejected"] == 1
 
 

@@ -47,7 +47,7 @@ def test_chunk_ranges_boundaries(costs, budget, expected):
 
 def test_single_huge_message_is_truncated_not_split():
     settings = make_settings("http://127.0.0.1:9/v1", chunk_tokens=400)
-    s = Summarizer(settings, None)
+    s = Summarizer.from_settings(settings, None)
     huge = replace(thread(1)[0], text="数据 emoji 🚀 " * 20_000)
     costs, chars = s.tokens.sizes([huge], 400)
     block = posts_block([huge], chars, Refs())
@@ -63,7 +63,7 @@ def test_single_huge_message_is_truncated_not_split():
 async def _summarize(fake: FakeLLM, posts, **kw):
     settings = make_settings(fake.base_url, **kw)
     async with LLMClient(settings.llm) as llm:
-        s = Summarizer(settings, llm)
+        s = Summarizer.from_settings(settings, llm)
         summary = await s.summarize(posts, thread_id="t1")
     return s, summary
 
@@ -191,7 +191,7 @@ async def test_token_count_from_the_server_calibrates_the_budget(fake_llm):
 
 
 async def test_empty_thread_needs_no_model():
-    s = Summarizer(make_settings("http://127.0.0.1:9/v1"), None)
+    s = Summarizer.from_settings(make_settings("http://127.0.0.1:9/v1"), None)
     summary = await s.summarize([], thread_id="t1")
     assert summary.engine == "none" and "no messages" in summary.note and s.calls == 0
 

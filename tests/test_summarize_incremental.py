@@ -37,7 +37,7 @@ async def _run(fake, store, **kw):
     settings = make_settings(fake.base_url, **kw)
     async with LLMClient(settings.llm) as llm:
         posts = await store.thread_posts("discord", "t1")
-        summary = await Summarizer(settings, llm, store).summarize(posts, thread_id="t1")
+        summary = await Summarizer.from_settings(settings, llm, store).summarize(posts, thread_id="t1")
     return summary, fake.requests[before:]
 
 

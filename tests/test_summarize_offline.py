@@ -34,7 +34,7 @@ def _posts(texts, **kw):
 
 async def test_no_model_gives_an_extractive_summary():
     posts = thread(30)
-    s = Summarizer(make_settings("http://127.0.0.1:9/v1"), None)
+    s = Summarizer.from_settings(make_settings("http://127.0.0.1:9/v1"), None)
     summary = await s.summarize(posts, thread_id="t1")
     assert summary.engine == "extractive" and summary.note == OFFLINE_NOTE and s.calls == 0
     assert summary.points and summary.message_count == 30 and summary.covered_until == posts[-1].post_id
@@ -45,7 +45,7 @@ async def test_no_model_gives_an_extractive_summary():
 async def test_unreachable_model_gives_an_extractive_summary():
     settings = make_settings(unused_base_url(), max_retries=0)
     async with LLMClient(settings.llm) as llm:
-        s = Summarizer(settings, llm)
+        s = Summarizer.from_settings(settings, llm)
         summary = await s.summarize(thread(10), thread_id="t1")
     assert summary.engine == "extractive" and s.calls == 0
 

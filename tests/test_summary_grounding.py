@@ -52,7 +52,7 @@ def refs_by_text(body: dict[str, Any]) -> dict[str, str]:
 async def summarize(fake: FakeLLM, posts: list[Post], store: Store | None = None) -> Summary:
     settings = make_settings(fake.base_url)
     async with LLMClient(settings.llm) as llm:
-        return await Summarizer(settings, llm, store).summarize(posts, thread_id="t1")
+        return await Summarizer.from_settings(settings, llm, store).summarize(posts, thread_id="t1")
 
 
 def rendered(summary: Summary) -> str:

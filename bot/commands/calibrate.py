@@ -46,16 +46,18 @@ def calibration_items(sample: int | None) -> list[Item]:
 MAX_FAILED_SHARE = 0.2
 
 
-async def model_decisions(detector: Detector, items: list[Item], deadline: float, label: str) -> list[Decision]:
+async def model_decisions(
+    detector: Detector, items: list[Item], deadline: float, label: str, *, concurrency: int
+) -> list[Decision]:
     """Gold, offline and model decision per item. Items the deadline leaves unjudged and items whose model call
     failed are dropped from every engine's figures alike; too many failures is an error, not a measurement."""
-    slots = asyncio.Semaphore(detector.settings.llm.concurrency)
+    slots = asyncio.Semaphore(concurrency)
     asked = [i for i in items if lexical_verdict(i.text).prefilter.passed]
     failed = 0
 
     async def one(item: Item, progress: Progress) -> Decision | None:
         nonlocal failed
-        offline = lexical_verdict(item.text, threshold=detector.settings.framing.lexical_threshold)
+        offline = lexical_verdict(item.text, threshold=detector.framing.lexical_threshold)
         if not offline.prefilter.passed:
             return Decision(item.label == "frames", False, False)
         async with slots:
@@ -93,17 +95,19 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.llm.client import LLMClient  # only here: the command needs a model
 
     items = calibration_items(args.sample)
-    key = model_key(settings.llm.base_url, settings.llm.model)
+    key, n = model_key(settings.llm.base_url, settings.llm.model), settings.llm.concurrency
     deadline = time.monotonic() + args.time_budget / 2  # half the budget for each prompt variant
     async with LLMClient(settings.llm) as llm:
         if not await llm.available():
             raise LLMUnavailable(f"No model answers at {settings.llm.base_url}; start it, then calibrate.")
-        detector = Detector(settings, llm)
+        detector = Detector.from_settings(settings, llm)
         detector.examples = []
-        plain = choose(await model_decisions(detector, items, deadline, "plain prompt"), model=key)
+        plain = choose(await model_decisions(detector, items, deadline, "plain prompt", concurrency=n), model=key)
         detector.examples = few_shot_messages(framing_items())
         deadline = time.monotonic() + args.time_budget / 2
-        shots = choose(await model_decisions(detector, items, deadline, "few-shot"), model=key, few_shot=True)
+        shots = choose(
+            await model_decisions(detector, items, deadline, "few-shot", concurrency=n), model=key, few_shot=True
+        )
     better = shots.figures[shots.engine]["f1"] > plain.figures[plain.engine]["f1"] and shots.engine != "lexical"
     cal, other = (shots, plain) if better else (plain, shots)
     path = save(cal)

@@ -31,7 +31,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 raise LLMUnavailable(
                     f"No model answers at {settings.llm.base_url}; start it, or use --engine auto or lexical."
                 )
-        verdict = await Detector(settings, llm).detect(text, parent=args.parent, engine=engine)
+        verdict = await Detector.from_settings(settings, llm).detect(text, parent=args.parent, engine=engine)
         doc: dict[str, Any] = {"text": text, "verdict": verdict_to_dict(verdict)}
         if verdict.frames:  # with the model when it answers, else the library's cited template
             from bot.counterpoint.composer import build_composer, counterpoint_json

@@ -21,7 +21,7 @@ from bot.llm import embedded as localmodel
 from bot.models import Decision, Post, Thread
 from bot.pipeline import Policy
 from bot.settings import Settings
-from bot.summary.digest import build_digest, render_digest
+from bot.summary.digest import DigestScope, build_digest, render_digest
 from bot.summary.format import render_summary_text
 
 SCRIPT = Path(__file__).resolve().parent.parent / "data" / "demo_discussion.json"
@@ -176,8 +176,8 @@ async def _summary(res: Resources, posts: list[Post], title: str) -> None:
 
 async def _digest(res: Resources, clock: ScriptClock) -> None:
     _out("\n" + "=" * WIDTH + "\nModerator digest (what /modsummary and the daily digest show)\n" + "=" * WIDTH)
-    digest = await build_digest(
-        res.store, res.summarizer, since=START - timedelta(hours=1), until=clock.now + timedelta(minutes=1)
-    )
+    since, until = START - timedelta(hours=1), clock.now + timedelta(minutes=1)
+    scope = DigestScope.from_settings(res.settings)
+    digest = await build_digest(res.store, res.summarizer, since=since, until=until, scope=scope)
     for piece in render_digest(digest):
         _out(piece)

@@ -26,7 +26,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     items = load_dataset(args.dataset)
     engine = args.engine
     if engine == "lexical":
-        detector = Detector(settings, None)
+        detector = Detector.from_settings(settings, None)
         outcomes = await evaluate(detector, items, engine=engine, concurrency=1)
     else:
         from bot.llm.client import LLMClient  # only when the engine may need the model
@@ -39,7 +39,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 print(
                     f"eval: no model answers at {settings.llm.base_url}; the lexical engine answers.", file=sys.stderr
                 )
-            detector = Detector(settings, llm)
+            detector = Detector.from_settings(settings, llm)
             outcomes = await evaluate(detector, items, engine=engine, concurrency=settings.llm.concurrency)
     summary = report(outcomes, dataset=str(args.dataset), engine=engine, model_calls=detector.calls)
     if args.json:

@@ -12,12 +12,17 @@ import contextlib
 import logging
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.app import Resources, build_resources, retention_loop
 from bot.discord_bot import CounterpointBot, discord_failure, quiet_voice_warnings
 from bot.errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, CounterpointError
+from bot.models import Decision
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.reddit.client import RedditFrontDoor
+    from bot.reddit.door import Notify, OnQueued
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +61,7 @@ async def _serve(resources: Resources, stop: asyncio.Event) -> int:
         else:
             log.warning("%s", text)
 
-    async def on_queued(decision: Any) -> None:
+    async def on_queued(decision: Decision) -> None:
         if bot is not None:
             await bot.review_queued(decision)
 
@@ -80,9 +85,9 @@ async def _serve(resources: Resources, stop: asyncio.Event) -> int:
     return EXIT_OK if stopped_by_signal else _exit_code(jobs)
 
 
-def reddit_door(resources: Resources, notify: Any, on_queued: Any) -> Any:
-    """HOOK for the Reddit front door (bot/reddit.py): `RedditFrontDoor(resources, notify=, on_queued=)` with
-    `await door.run(stop)`, `await door.reply(decision)` and `await door.aclose()`. None when it is missing."""
+def reddit_door(resources: Resources, notify: Notify, on_queued: OnQueued) -> RedditFrontDoor | None:
+    """The Reddit front door (bot/reddit/client.py), imported only when Reddit has credentials: `await
+    door.run(stop)`, `await door.reply(decision)` and `await door.aclose()`. None when it cannot load."""
     try:
         from bot.reddit.client import RedditFrontDoor
     except ImportError as exc:
@@ -91,7 +96,9 @@ def reddit_door(resources: Resources, notify: Any, on_queued: Any) -> Any:
     return RedditFrontDoor(resources, notify=notify, on_queued=on_queued)
 
 
-async def _shut_down(bot: CounterpointBot | None, reddit: Any, jobs: dict[str, asyncio.Task[Any]]) -> None:
+async def _shut_down(
+    bot: CounterpointBot | None, reddit: RedditFrontDoor | None, jobs: dict[str, asyncio.Task[Any]]
+) -> None:
     await _drain()  # handlers in flight finish while the HTTP session is still open
     if bot is not None:
         await bot.close()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import inspect
 import json
 import sys
 from typing import Any
@@ -29,7 +27,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         thread, posts = load_export(source)
     async with LLMClient(settings.llm) as llm:
-        summarizer = Summarizer(settings, llm)
+        summarizer = Summarizer.from_settings(settings, llm)
         if await llm.available():
             _say(f"Summarizing {len(posts)} messages with the model at {settings.llm.base_url}.")
         else:
@@ -66,23 +64,15 @@ def _with_links(doc: dict[str, Any], links: dict[str, str]) -> dict[str, Any]:
 
 
 async def fetch_reddit(settings: Settings, url: str) -> tuple[Thread, list[Post]]:
-    """Hook for the Reddit adapter: `bot.reddit.client.fetch_thread(settings, url) -> (Thread, [Post])`."""
+    """The thread behind a Reddit URL, through the Reddit adapter (bot/reddit/client.py)."""
     if not settings.has_reddit:
         raise InputError(
             "Summarizing a Reddit URL needs REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET; set them, or save the "
             "page's .json (the URL with .json appended) and pass that file."
         )
-    try:
-        fetch = importlib.import_module("bot.reddit.client").fetch_thread
-    except (ImportError, AttributeError):
-        raise InputError(
-            "This build cannot fetch Reddit threads yet; save the page's .json (the URL with .json appended) "
-            "and pass that file."
-        ) from None
-    result: Any = fetch(settings, url)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
+    from bot.reddit.client import fetch_thread  # imported here: praw loads only for a Reddit URL
+
+    return await fetch_thread(settings, url)
 
 
 class _Bars:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.counterpoint.claims import claim_key, similarity
 from bot.counterpoint.library import Library
@@ -21,10 +21,14 @@ from bot.counterpoint.prompt import load_prompt, reply_schema, user_message
 from bot.counterpoint.verify import renumber_citations, verify
 from bot.errors import LLMError, StoreError
 from bot.models import Citation, Counterpoint, Engine, Source, Verdict
-from bot.settings import Settings
+from bot.settings import CounterpointSettings, Settings
 from bot.text.clean import has_link, has_live_mention, sanitize
 from bot.text.limits import MAX_CHARS, count_words
 from bot.text.normalize import detect_language
+
+if TYPE_CHECKING:
+    from bot.llm.client import JsonModel
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +62,10 @@ def counterpoint_json(cp: Counterpoint) -> dict[str, Any]:
     return {"text": cp.text, "citations": citations, "engine": cp.engine}
 
 
-def build_composer(settings: Settings, llm: Any | None = None, store: Any | None = None) -> Composer:
+def build_composer(settings: Settings, llm: JsonModel | None = None, store: Store | None = None) -> Composer:
     """A Composer over the library named by `counterpoint.library` (ConfigError if it is missing or invalid)."""
     library = Library.load(settings.library_path())
-    return Composer(settings, library, llm, store)
+    return Composer.from_settings(settings, library, llm, store)
 
 
 def _citations(sources: Sequence[Source]) -> tuple[Citation, ...]:
@@ -69,23 +73,37 @@ def _citations(sources: Sequence[Source]) -> tuple[Citation, ...]:
 
 
 class Composer:
-    """`await Composer(settings, library, llm, store).compose(text, verdict)` always returns a Counterpoint."""
+    """`await Composer(settings.counterpoint, library, llm, store, prompts_dir=...).compose(text, verdict)` always
+    returns a Counterpoint; `Composer.from_settings(settings, library, llm, store)` picks the section."""
 
     def __init__(
         self,
-        settings: Settings,
+        config: CounterpointSettings,
         library: Library,
-        llm: Any | None = None,
-        store: Any | None = None,
+        llm: JsonModel | None = None,
+        store: Store | None = None,
         *,
-        prompts_dir: str | Path | None = None,
+        prompts_dir: Path,
     ) -> None:
-        self.settings = settings
+        self.config = config
         self.base_library = library
         self.library = library
         self.llm = llm
         self.store = store
-        self.system_prompt = load_prompt(Path(prompts_dir) if prompts_dir else settings.prompts_dir())
+        self.system_prompt = load_prompt(prompts_dir)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        library: Library,
+        llm: JsonModel | None = None,
+        store: Store | None = None,
+        *,
+        prompts_dir: str | Path | None = None,
+    ) -> Composer:
+        folder = Path(prompts_dir) if prompts_dir else settings.prompts_dir()
+        return cls(settings.counterpoint, library, llm, store, prompts_dir=folder)
 
     async def refresh_library(self) -> Library:
         """Merge the moderator-added sources from the store into the shipped library."""
@@ -116,7 +134,7 @@ class Composer:
         reused = await self._reuse(key, post_text, scope)
         if reused is not None:
             return reused
-        sources = self.library.retrieve(post_text, self.settings.counterpoint.sources, cues=cues)
+        sources = self.library.retrieve(post_text, self.config.sources, cues=cues)
         written, why = await self._from_model(post_text, sources, lang)
         if written is None:
             await self._count_fallback(why, scope)
@@ -139,7 +157,7 @@ class Composer:
             return None, "no-model"
         if not sources:
             return None, "no-sources"
-        max_words = self.settings.counterpoint.max_words
+        max_words = self.config.max_words
         messages = [
             {"role": "system", "content": self.system_prompt},
             {"role": "user", "content": user_message(post, sources, lang=lang, max_words=max_words)},
@@ -195,7 +213,7 @@ class Composer:
     def _assemble(self, themes: Sequence[str], opener: str, lang: str | None, engine: Engine) -> Counterpoint:
         """The vetted paragraphs of `themes`, each citing its own sources, after one opening sentence. The model's
         choice (engine "llm") and the offline ranking (engine "template") meet here: the words are the library's."""
-        max_words = self.settings.counterpoint.max_words
+        max_words = self.config.max_words
         # the model's opening always leads its reply (it is what the model chose); the library's opener only if it fits
         parts: list[str] = [opener] if opener and engine == "llm" else []
         cited: list[Source] = []
@@ -250,7 +268,7 @@ class Composer:
             found = await self.store.find_counterpoint(key, scope=scope)
             if found is not None and self._still_valid(found, post_text):
                 return found
-            best, best_score = None, self.settings.counterpoint.reuse_similarity
+            best, best_score = None, self.config.reuse_similarity
             for claim, cp in await self.store.recent_counterpoints(RECENT_CLAIMS, scope=scope):
                 score = similarity(claim, post_text)
                 if score >= best_score and self._still_valid(cp, post_text):

@@ -1,4 +1,4 @@
-"""The vocabulary of the US-vs-China AI frame, by cue family and language. Data only; bot/cues.py compiles it.
+"""The vocabulary of the US-vs-China AI frame, by cue family and language. Data only; bot/framing/cues.py compiles it.
 
 Latin entries are regex fragments over lower-cased text, matched as whole words; a
 trailing `\\w*` admits inflections and compounds, and a leading `~` lets the entry end a compound (German

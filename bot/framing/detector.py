@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
 from bot.errors import LLMError
 from bot.framing import calibration
@@ -23,38 +23,41 @@ from bot.framing.calibration import model_key
 from bot.framing.judge import VERDICT_SCHEMA, FramingPrompt, few_shot_messages, verdict_from_reply
 from bot.framing.lexical import lexical_verdict, prefilter, widen
 from bot.models import PrefilterResult, Verdict
-from bot.settings import Settings
+from bot.settings import FramingSettings, Settings
+
+if TYPE_CHECKING:
+    from bot.llm.client import JsonModel
 
 log = logging.getLogger(__name__)
 
 VERDICT_TOKENS = 256  # label + confidence + a <=300-char quote and reason fit with room to spare
 
 
-class JsonModel(Protocol):
-    """What the detector needs from bot.llm.client.LLMClient."""
-
-    async def chat_json(
-        self, messages: list[dict[str, str]], schema: dict[str, Any], *, name: str = ..., max_tokens: int | None = ...
-    ) -> Any: ...
-
-    async def available(self) -> bool: ...
-
-
 class Detector:
-    """`await Detector(settings, llm).detect(text)` -> Verdict. `llm` may be None (lexical only)."""
+    """`await Detector(settings.framing, llm, prompts_dir=..., model="<model key>").detect(text)` -> Verdict, or
+    `Detector.from_settings(settings, llm)`. `llm` may be None (lexical only). `model` names the configured model
+    (calibration.model_key), so a calibration measured for another model is not followed."""
 
-    def __init__(self, settings: Settings, llm: JsonModel | None, prompts_dir: str | Path | None = None) -> None:
-        self.settings = settings
+    def __init__(self, framing: FramingSettings, llm: JsonModel | None, *, prompts_dir: Path, model: str) -> None:
+        self.framing = framing
         self.llm = llm
-        folder = Path(prompts_dir) if prompts_dir else settings.prompts_dir()
-        self.prompt = FramingPrompt.load(folder) if llm is not None else None  # fail fast on a broken prompt
+        self.prompt = FramingPrompt.load(prompts_dir) if llm is not None else None  # fail fast on a broken prompt
         self.calls = 0  # model calls attempted
         self.fallbacks = 0  # model calls that failed and were answered by the lexical engine
         # which engine decides in `auto`, as measured by `counterpoint calibrate` for this very model
         self.calibration = calibration.load() if llm is not None else None
-        if self.calibration and self.calibration.model != model_key(settings.llm.base_url, settings.llm.model):
+        if self.calibration and self.calibration.model != model:
             self.calibration = None
         self.examples = few_shot_messages(framing_items()) if self.calibration and self.calibration.few_shot else []
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, llm: JsonModel | None, prompts_dir: str | Path | None = None
+    ) -> Detector:
+        folder = Path(prompts_dir) if prompts_dir else settings.prompts_dir()
+        return cls(
+            settings.framing, llm, prompts_dir=folder, model=model_key(settings.llm.base_url, settings.llm.model)
+        )
 
     def auto_engine(self) -> str:
         """What `auto` does with a healthy model: the calibrated choice. Uncalibrated, the model only confirms the
@@ -65,7 +68,7 @@ class Detector:
     async def detect(self, text: str, *, parent: str | None = None, engine: str | None = None) -> Verdict:
         if not text or not text.strip():
             return Verdict("other", 1.0, "lexical", PrefilterResult(False), reason="empty text")
-        cfg = self.settings.framing
+        cfg = self.framing
         mode = engine or cfg.engine
         parent = parent if cfg.use_parent and parent and parent.strip() else None
         pf = prefilter(text)
@@ -84,7 +87,7 @@ class Detector:
 
     async def _judge(self, text: str, pf: PrefilterResult, parent: str | None) -> Verdict:
         assert self.llm is not None and self.prompt is not None
-        cfg = self.settings.framing
+        cfg = self.framing
         self.calls += 1
         try:
             messages = self.prompt.messages(text, parent)
@@ -100,4 +103,4 @@ class Detector:
             return replace(verdict, reason=f"model failed ({type(exc).__name__}); {verdict.reason}")
 
     def _lexical(self, text: str, pf: PrefilterResult, parent: str | None = None) -> Verdict:
-        return lexical_verdict(text, threshold=self.settings.framing.lexical_threshold, pf=pf, parent=parent)
+        return lexical_verdict(text, threshold=self.framing.lexical_threshold, pf=pf, parent=parent)

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.errors import InputError
 from bot.models import LABELS, Label
+from bot.text.files import read_user_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +63,7 @@ def _item(raw: Any, where: str) -> Item:
 def load_dataset(path: str | Path) -> list[Item]:
     """JSONL with id, text, label (and optional borderline, parent); InputError names the file and line."""
     p = Path(path)
-    try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError(f"Dataset {p} does not exist.") from None
-    except IsADirectoryError:
-        raise InputError(f"Dataset {p} is a folder; give the JSONL file inside it.") from None
-    except UnicodeDecodeError:
-        raise InputError(f"Dataset {p} is not UTF-8 text.") from None
-    except OSError as exc:
-        raise InputError(f"Dataset {p} cannot be read ({exc.strerror}).") from None
+    lines = read_user_file(p, name=f"Dataset {p}", folder="is a folder; give the JSONL file inside it").splitlines()
     items: list[Item] = []
     first_line: dict[str, int] = {}
     for n, line in enumerate(lines, start=1):

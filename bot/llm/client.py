@@ -35,7 +35,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -71,6 +71,16 @@ PROBE_SECONDS = 10.0
 # The JSON mode each server (by base_url) accepted, for the life of the process: a second client for the same
 # server (every `check`, each cog) starts there instead of meeting the same refusals again.
 _ACCEPTED_MODES: dict[str, JsonMode] = {}
+
+
+class JsonModel(Protocol):
+    """What the core (detector, composer, summarizer) needs of LLMClient: one JSON reply, and whether it answers."""
+
+    async def chat_json(
+        self, messages: list[dict[str, str]], schema: dict[str, Any], *, name: str = ..., max_tokens: int | None = ...
+    ) -> Any: ...
+
+    async def available(self) -> bool: ...
 
 
 def forget_json_modes() -> None:

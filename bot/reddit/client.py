@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import praw
 import prawcore
@@ -35,17 +35,10 @@ from bot.errors import (
     ReplyMayHaveLanded,
 )
 from bot.models import Post, Thread
-from bot.reddit.convert import (
-    DELETED,
-    REDDIT_WEB,
-    order_key,
-    thing_to_post,
-)
-from bot.reddit.door import Notify, OnQueued, RedditDoor
+from bot.reddit.convert import thing_to_post
+from bot.reddit.door import DoorResources, Notify, OnQueued, RedditDoor
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.app import Resources
+from bot.summary.reddit_items import DELETED, REDDIT_WEB, order_key
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -305,16 +298,17 @@ class RedditFrontDoor(RedditDoor):
     """The Reddit front door: `await door.run(stop)` watches; `reply(decision)` and `summarize_url(url)` serve
     the Discord review queue and /summarize; `await door.aclose()` stops the praw thread. See RedditDoor.
 
-    resources: bot.app.Resources (settings, store, pipeline are used). ConfigError without Reddit credentials.
+    resources: bot.app.Resources, or anything with its settings, store and pipeline (DoorResources).
+               ConfigError without Reddit credentials.
     notify:    `async (text) -> None`, one sentence for the moderators (a subreddit disabled after a 403, rejected
                credentials); each situation is told once. Without it the text is logged.
     on_queued: `async (decision) -> None`, called when a Reddit post went to the review queue (the review id is
-               decision.extra["review_id"]); optional, the queue is in the store either way.
+               decision.review_id); optional, the queue is in the store either way.
     client:    a RedditClient to share, or a stand-in for tests; one is built from the settings by default."""
 
     def __init__(
         self,
-        resources: Resources,
+        resources: DoorResources,
         *,
         notify: Notify | None = None,
         on_queued: OnQueued | None = None,

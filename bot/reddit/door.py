@@ -31,16 +31,14 @@ from bot.errors import (
     RedditUncertain,
 )
 from bot.models import Decision, Post, Thread
-from bot.reddit.convert import (
-    EMPTY,
-    Bookmark,
-    is_optout,
-    order_key,
-)
+from bot.reddit.convert import EMPTY, Bookmark, is_optout
 from bot.reddit.render import render_reply
+from bot.summary.reddit_items import order_key
 
 if TYPE_CHECKING:
-    from bot.app import Resources
+    from bot.pipeline import Pipeline
+    from bot.settings import Settings
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -68,20 +66,34 @@ def disabled_key(sub: str) -> str:
     return f"reddit:{sub.lower()}:disabled"
 
 
+class DoorResources(Protocol):
+    """What the door takes from the composition root (bot.app.Resources has it): the settings (the door keeps
+    [reddit], the client reads the credentials), the store and the pipeline."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def pipeline(self) -> Pipeline: ...
+
+
 class RedditDoor:
     def __init__(
         self,
-        resources: Resources,
+        resources: DoorResources,
         client: ClientLike,
         *,
         notify: Notify | None = None,
         on_queued: OnQueued | None = None,
     ) -> None:
-        self.settings, self.store, self.pipeline = resources.settings, resources.store, resources.pipeline
+        self.config, self.store, self.pipeline = resources.settings.reddit, resources.store, resources.pipeline
         self.client = client
         self._notify, self._on_queued = notify, on_queued
         self.subreddits = list(
-            dict.fromkeys(s.strip().removeprefix("r/").lower() for s in self.settings.reddit.subreddits if s.strip())
+            dict.fromkeys(s.strip().removeprefix("r/").lower() for s in self.config.subreddits if s.strip())
         )
         self._marks: dict[tuple[str, str], Bookmark | None] = {}
         self._disabled: dict[str, str] = {}
@@ -121,7 +133,7 @@ class RedditDoor:
                 await self.recheck()
             self.cycles += 1
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.settings.reddit.poll_seconds)
+                await asyncio.wait_for(stop.wait(), timeout=self.config.poll_seconds)
 
     async def _load(self) -> None:
         for sub in self.subreddits:
@@ -147,7 +159,7 @@ class RedditDoor:
 
     def _back_off(self, sub: str, exc: RedditError) -> None:
         n = self._failures[sub] = self._failures.get(sub, 0) + 1
-        delay = min(MAX_BACKOFF, self.settings.reddit.poll_seconds * 2**n) * random.uniform(0.75, 1.0)
+        delay = min(MAX_BACKOFF, self.config.poll_seconds * 2**n) * random.uniform(0.75, 1.0)
         self._resume_at[sub] = asyncio.get_running_loop().time() + delay
         log.warning("Reddit: r/%s failed %d time(s) in a row (%s); next try in %.1f s", sub, n, exc, delay)
 
@@ -214,7 +226,7 @@ class RedditDoor:
                 await self._reply_quietly(decision)
             elif decision.action == "queue" and self._on_queued is not None:
                 await self._on_queued(decision)
-            elif decision.extra.get("flood"):
+            elif decision.flood:
                 self._flooded(sub, post)
         except Exception:
             log.exception("Reddit: handling %s failed", post.post_id)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, Literal
 
 from bot.errors import StoreError
+from bot.models import ReviewItem
 from bot.store.base import Row, StoreBase, py_time
 from bot.store.posts import post_withheld
 from bot.text import jsonsafe
@@ -13,15 +15,24 @@ from bot.text import jsonsafe
 Decision = Literal["approved", "rejected"]
 
 
-def _review(row: Row) -> dict[str, Any]:
-    data = dict(row)
+def _review(row: Row) -> ReviewItem:
     try:
-        data["payload"] = jsonsafe.loads(row["payload"])
+        payload = jsonsafe.loads(row["payload"])
     except ValueError as exc:
         raise StoreError(f"Review {row['id']} has an unreadable payload ({exc}).") from exc
-    data["created_at"] = py_time(row["created_at"])
-    data["decided_at"] = py_time(row["decided_at"])
-    return data
+    return ReviewItem(
+        id=int(row["id"]),
+        platform=row["platform"],
+        post_id=row["post_id"],
+        status=row["status"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        payload=payload if isinstance(payload, dict) else {},
+        moderator=row["moderator"],
+        decided_at=py_time(row["decided_at"]),
+        thread_id=row["thread_id"],
+        scope=row["scope"],
+        author_id=row["author_id"],
+    )
 
 
 class AdminMixin(StoreBase):
@@ -142,12 +153,11 @@ class AdminMixin(StoreBase):
             )
             return int(rows[0][0])
 
-    async def get_review(self, review_id: int) -> dict[str, Any] | None:
-        """{id, platform, post_id, payload, status, moderator, created_at, decided_at} or None."""
+    async def get_review(self, review_id: int) -> ReviewItem | None:
         row = await self._one("SELECT * FROM reviews WHERE id = $1", review_id)
         return _review(row) if row else None
 
-    async def pending_reviews(self, limit: int = 50) -> list[dict[str, Any]]:
+    async def pending_reviews(self, limit: int = 50) -> list[ReviewItem]:
         """Oldest first."""
         rows = await self._rows("SELECT * FROM reviews WHERE status = 'pending' ORDER BY id LIMIT $1", limit)
         return [_review(r) for r in rows]

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from bot.store.base import Row, StoreBase, Tx, normalize
+from bot.store.base import Row, StoreBase, Tx, db_time, normalize
 from bot.store.posts import is_opted_out, mark_stale
 from bot.text import jsonsafe
 
@@ -143,6 +144,30 @@ async def _one(db: Tx, sql: str, *args: str) -> Row:
 
 
 class PrivacyMixin(StoreBase):
+    async def edit_post(self, platform: str, post_id: str, text: str, *, edited_at: datetime | None = None) -> bool:
+        """Replace a stored post's text; True if it changed. Marks a summary covering the post stale, and no copy of
+        the old text stays: the verdict's quote and reason are emptied, review payloads carry the new text, cached
+        counterpoints made for the post (or matching the old text) are dropped. Here, not beside add_post:
+        scrubbing the old words is this module's work."""
+        when = db_time(edited_at) if edited_at else self._now()
+        async with self._write() as db:
+            before = await db.fetch("SELECT text FROM posts WHERE platform = $1 AND post_id = $2", platform, post_id)
+            # `text != $1` after `text IS NOT NULL` (rather than IS DISTINCT FROM, which SQLite < 3.39 lacks)
+            rows = await db.fetch(
+                "UPDATE posts SET text = $1, edited_at = $2 "
+                "WHERE platform = $3 AND post_id = $4 AND deleted = 0 AND text IS NOT NULL AND text != $1 "
+                "RETURNING thread_id, created_at",
+                text,
+                when,
+                platform,
+                post_id,
+            )
+            if not rows:
+                return False
+            await mark_stale(db, platform, rows[0]["thread_id"], rows[0]["created_at"])
+            await scrub_edited(db, platform, post_id, old=before[0]["text"] if before else None, new=text)
+            return True
+
     async def delete_post(self, platform: str, post_id: str) -> bool:
         """Remove a post's text and every copy of it for good; True if a stored text was removed. A summary covering
         the post is marked stale."""

@@ -11,6 +11,7 @@ the privacy code scrubs; none of them is indexed, so no index page keeps a copy.
 
 from __future__ import annotations
 
+from bot.errors import StoreError
 from bot.store.ddl import AddColumn, Col, CreateIndex, CreateTable, MoveData, Op, Table, render, text
 
 _ORDER = Col("rowid", "rowid")  # insertion order (SQLite's hidden rowid; an identity column on PostgreSQL)
@@ -158,3 +159,12 @@ PG_MIGRATIONS: tuple[str, ...] = tuple(render(step, "postgresql") for step in ST
 
 # every table with rows, for VACUUM and the tests
 TABLES: tuple[str, ...] = tuple(op.table.name for step in STEPS for op in step if isinstance(op, CreateTable))
+
+
+def refuse_newer(version: int, known: int) -> None:
+    """Both backends refuse a database that a newer program has migrated: its tables may mean other things."""
+    if version > known:
+        raise StoreError(
+            f"The database has schema version {version}, newer than this program knows ({known}); "
+            "upgrade the bot or use another storage.path."
+        )

@@ -8,13 +8,16 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.errors import ConfigError, LLMError
 from bot.models import Post
-from bot.settings import Settings
+from bot.settings import LLMSettings, SummarizeSettings
 from bot.summary.format import MAX_POST_CHARS, SUMMARY_SCHEMA, WideRefs, format_post, posts_block
 from bot.text.limits import estimate_tokens
+
+if TYPE_CHECKING:
+    from bot.llm.client import JsonModel
 
 SUMMARY_OUT_TOKENS = 1024  # a full four-section JSON reply; settings.llm.max_tokens is sized for short replies
 WRAPPER_TOKENS = 64  # chat template, role markers and our tags
@@ -44,8 +47,10 @@ def chunk_ranges(costs: Sequence[int], budget: int) -> list[tuple[int, int]]:
 
 
 class Budgeter:
-    def __init__(self, settings: Settings, llm: Any | None, prompts: Iterable[str]) -> None:
-        self._settings = settings
+    def __init__(
+        self, config: SummarizeSettings, model: LLMSettings, llm: JsonModel | None, prompts: Iterable[str]
+    ) -> None:
+        self._config, self._model = config, model
         self._llm = llm
         self._prompts = tuple(prompts)
         self._ratio: float | None = None  # server tokens per estimated token, once measured
@@ -60,7 +65,7 @@ class Budgeter:
         return self._budget
 
     def _compute(self) -> Budget:
-        llm_cfg, cfg = self._settings.llm, self._settings.summarize
+        llm_cfg, cfg = self._model, self._config
         out = min(max(llm_cfg.max_tokens, SUMMARY_OUT_TOKENS), llm_cfg.context_tokens // 4)
         schema = self.tokens(json.dumps(SUMMARY_SCHEMA))  # the client adds the schema to the system prompt
         overhead = max(map(self.tokens, self._prompts)) + schema + WRAPPER_TOKENS

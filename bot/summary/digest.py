@@ -14,11 +14,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.errors import StoreError
-from bot.models import Post, Summary, Thread, utcnow
+from bot.models import Post, ReviewItem, Summary, Thread, utcnow
 from bot.text.clean import neutralize_mentions, quote
 from bot.text.limits import DISCORD_LIMIT, clip, split_text
 
 if TYPE_CHECKING:
+    from bot.settings import Settings
     from bot.summary.summarizer import Summarizer
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class DigestStore(Protocol):
     async def thread_posts(
         self, platform: str, thread_id: str, *, after: datetime | None = None, limit: int | None = None
     ) -> list[Post]: ...
-    async def pending_reviews(self, limit: int = 50) -> list[dict[str, Any]]: ...
+    async def pending_reviews(self, limit: int = 50) -> list[ReviewItem]: ...
     async def stats(self, *, since: datetime | None = None, guild_id: str | None = None) -> dict[str, Any]: ...
     async def watched(self, guild_id: str | None = None) -> list[tuple[str, str]]: ...
     async def framing_detections(
@@ -64,6 +65,25 @@ class Detection:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestScope:
+    """What a digest covers, from [summarize] (hours, threads) and the watch lists of [discord] and [reddit]."""
+
+    hours: int = 24  # the period when no `since` is given
+    threads: int = 5  # the busiest threads get a summary
+    watch_channels: frozenset[str] = frozenset()
+    subreddits: frozenset[str] = frozenset()  # casefolded
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DigestScope:
+        return cls(
+            settings.summarize.digest_hours,
+            settings.summarize.digest_threads,
+            frozenset(settings.discord.watch_channels),
+            frozenset(s.casefold() for s in settings.reddit.subreddits),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     since: datetime
     until: datetime
@@ -71,7 +91,7 @@ class Digest:
     detections: tuple[Detection, ...]
     votes_up: int
     votes_down: int
-    pending: tuple[dict[str, Any], ...]
+    pending: tuple[ReviewItem, ...]
     notes: tuple[str, ...] = ()  # parts that could not be gathered, said plainly
 
 
@@ -82,15 +102,15 @@ async def build_digest(
     since: datetime | None = None,
     until: datetime | None = None,
     guild_id: str | None = None,
+    scope: DigestScope = DigestScope(),
 ) -> Digest:
-    cfg = summarizer.settings
     until = until or utcnow()
-    since = since or until - timedelta(hours=cfg.summarize.digest_hours)
+    since = since or until - timedelta(hours=scope.hours)
     notes: list[str] = []
     active = await _watched_only(
-        store, summarizer, await store.active_threads(since, until, guild_id=guild_id, limit=200), guild_id
+        store, scope, await store.active_threads(since, until, guild_id=guild_id, limit=200), guild_id
     )
-    busiest = active[: cfg.summarize.digest_threads]
+    busiest = active[: scope.threads]
     summaries = await asyncio.gather(*(_summarize(store, summarizer, t) for t, _ in busiest))
     threads = tuple(ThreadDigest(t, n, summaries[i] if i < len(summaries) else None) for i, (t, n) in enumerate(active))
     detections = await _detections(store, since, until, guild_id, notes)
@@ -109,12 +129,11 @@ async def build_digest(
 
 
 async def _watched_only(
-    store: DigestStore, summarizer: Summarizer, active: list[tuple[Thread, int]], guild_id: str | None
+    store: DigestStore, scope: DigestScope, active: list[tuple[Thread, int]], guild_id: str | None
 ) -> list[tuple[Thread, int]]:
     """Keep threads in watched channels and subreddits; a platform with nothing configured keeps all of its own."""
-    cfg = summarizer.settings
-    channels = {c for _, c in await store.watched(guild_id)} | set(cfg.discord.watch_channels)
-    subs = {s.casefold() for s in cfg.reddit.subreddits}
+    channels = {c for _, c in await store.watched(guild_id)} | scope.watch_channels
+    subs = scope.subreddits
 
     def keep(t: Thread) -> bool:
         if t.platform == "discord" and channels:
@@ -245,8 +264,6 @@ def _short(s: Summary | None, cite: Callable[[str], str]) -> list[str]:
     return lines or ["• (nothing to summarize)"]
 
 
-def _review_line(r: dict[str, Any]) -> str:
-    raw = r.get("payload")
-    payload: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    text = payload.get("text") or payload.get("post_text") or payload.get("excerpt") or ""
-    return f"• review #{r.get('id')} ({r.get('platform')} {r.get('post_id')}): {clip(quote(str(text)), 120)}"
+def _review_line(r: ReviewItem) -> str:
+    text = r.payload.get("text") or r.payload.get("post_text") or r.payload.get("excerpt") or ""
+    return f"• review #{r.id} ({r.platform} {r.post_id}): {clip(quote(str(text)), 120)}"

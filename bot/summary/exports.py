@@ -24,8 +24,9 @@ from typing import Any, Literal, TextIO
 
 from bot.errors import InputError
 from bot.models import Post, Thread
-from bot.reddit.convert import REDDIT_WEB, data_to_post, order_key, unescape
+from bot.summary.reddit_items import REDDIT_WEB, data_to_post, order_key, unescape
 from bot.text import jsonsafe
+from bot.text.files import read_user_file
 
 REDDIT_URL = re.compile(r"^https?://([a-z0-9-]+\.)?(reddit\.com|redd\.it)/", re.IGNORECASE)
 
@@ -69,16 +70,8 @@ def _read(source: str | Path, stdin: TextIO | None) -> tuple[str, str]:
     if isinstance(source, str) and source.lstrip()[:1] in ("[", "{"):
         return source, "input"
     path = Path(source)
-    try:
-        return path.read_text(encoding="utf-8-sig"), str(path)
-    except FileNotFoundError:
-        raise InputError(f"{path} does not exist.") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} is a directory, not an export file.") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not UTF-8 text.") from None
-    except OSError as exc:
-        raise InputError(f"{path} cannot be read ({exc.strerror}).") from None
+    text = read_user_file(path, name=str(path), folder="is a directory, not an export file", encoding="utf-8-sig")
+    return text, str(path)
 
 
 def _dedup_sorted(posts: list[Post]) -> list[Post]:

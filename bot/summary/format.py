@@ -132,7 +132,7 @@ def _items(raw: Any, refs: Refs, limit: int) -> tuple[SummaryPoint, ...]:
         # the model invents refs: keep only those that were in what it was shown
         real = (refs.resolve(_normalize_id(i)) for i in ids)
         kept = tuple(dict.fromkeys(i for i in real if i))[:MAX_IDS]
-        # model text: no link it wrote is ever shown (ARCHITECTURE safety rules); jump links come from the ids
+        # model text: no link it wrote is ever shown (docs/design.md, safety rules); jump links come from the ids
         out.append(SummaryPoint(clip(quote(item["text"]), MAX_ITEM_CHARS), kept))
         if len(out) >= limit:
             break

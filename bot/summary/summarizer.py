@@ -16,11 +16,11 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import ConfigError, LLMError, StoreError, SummaryModelFailed
 from bot.models import Post, Summary
-from bot.settings import Settings
+from bot.settings import LLMSettings, Settings, SummarizeSettings
 from bot.summary.budget import Budget, Budgeter, chunk_ranges
 from bot.summary.extractive import extractive_summary
 from bot.summary.format import (
@@ -36,6 +36,10 @@ from bot.summary.format import (
 )
 from bot.summary.grounding import ground
 
+if TYPE_CHECKING:
+    from bot.llm.client import JsonModel
+    from bot.store import Store
+
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (stage: "map" | "reduce" | "update", done, total)
@@ -50,18 +54,35 @@ UNGROUNDED_NOTE = (
 
 
 class Summarizer:
-    def __init__(self, settings: Settings, llm: Any | None, store: Any | None = None, *, prompts_dir=None) -> None:
-        self.settings = settings
+    """`Summarizer(settings.summarize, settings.llm, llm, store, prompts_dir=...)`, or `Summarizer.from_settings(
+    settings, llm, store)`. From the [llm] section it reads the model's limits: context and reply tokens, deadline."""
+
+    def __init__(
+        self,
+        config: SummarizeSettings,
+        model: LLMSettings,
+        llm: JsonModel | None,
+        store: Store | None = None,
+        *,
+        prompts_dir: Path,
+    ) -> None:
+        self.config = config
         self.llm = llm
         self.store = store
-        folder = Path(prompts_dir) if prompts_dir else settings.prompts_dir()
-        self._prompts = _load_prompts(folder)
-        self._all_prompts = _prompt_texts(folder)  # no summary point may carry any of them
-        self.tokens = Budgeter(settings, llm, self._prompts.values())
-        self._sem = asyncio.Semaphore(settings.summarize.concurrency)
-        self._deadline = settings.llm.deadline + 5.0  # backstop over the client's own deadline: never hang
+        self._prompts = _load_prompts(prompts_dir)
+        self._all_prompts = _prompt_texts(prompts_dir)  # no summary point may carry any of them
+        self.tokens = Budgeter(config, model, llm, self._prompts.values())
+        self._sem = asyncio.Semaphore(config.concurrency)
+        self._deadline = model.deadline + 5.0  # backstop over the client's own deadline: never hang
         self.calls = 0  # model requests made by this instance
         self.tokens_sent = 0  # estimated prompt tokens sent
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, llm: JsonModel | None, store: Store | None = None, *, prompts_dir: Path | None = None
+    ) -> Summarizer:
+        folder = prompts_dir or settings.prompts_dir()
+        return cls(settings.summarize, settings.llm, llm, store, prompts_dir=folder)
 
     async def summarize(self, posts: Sequence[Post], *, thread_id: str, progress: Progress | None = None) -> Summary:
         posts = [p for p in posts if p.text.strip()]

@@ -298,4 +298,4 @@ async def fake_llm_fixture() -> AsyncIterator[FakeLLM]:
         yield fake
 
 
-fake_llm = fake_llm_fixture  # the name INTERFACES.md promises
+fake_llm = fake_llm_fixture  # the name the tests use as a fixture

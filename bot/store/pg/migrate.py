@@ -13,8 +13,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from bot.errors import StoreError
-from bot.store.schema import PG_MIGRATIONS
+from bot.store.schema import PG_MIGRATIONS, refuse_newer
 
 _LOCK_KEY = 0x436F756E746572  # "Counter": the advisory lock that serialises migrations across processes
 _LEGACY_VERSION = 3  # what the old schema_version table's "1" means
@@ -42,11 +41,7 @@ async def migrate(conn: asyncpg.Connection, migrations: Sequence[str] = PG_MIGRA
             await conn.execute("CREATE TABLE schema_migrations (version INTEGER NOT NULL)")
             await _adopt_legacy(conn)
         before = await current_version(conn)
-        if before > len(migrations):
-            raise StoreError(
-                f"The database has schema version {before}, newer than this program knows ({len(migrations)}); "
-                "upgrade the bot or use another storage.path."
-            )
+        refuse_newer(before, len(migrations))
         for script in migrations[before:]:
             await conn.execute(script)  # no arguments: the simple protocol runs several statements
         if before < len(migrations):

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 
 import aiosqlite
 
-from bot.errors import StoreError
-from bot.store.schema import MIGRATIONS
+from bot.store.schema import MIGRATIONS, refuse_newer
 
 
 def split_statements(script: str) -> list[str]:
@@ -39,11 +38,7 @@ async def migrate(db: aiosqlite.Connection, migrations: Sequence[str] = MIGRATIO
     await db.execute("BEGIN IMMEDIATE")
     try:
         before = await user_version(db)
-        if before > len(migrations):
-            raise StoreError(
-                f"The database has schema version {before}, newer than this program knows ({len(migrations)}); "
-                "upgrade the bot or use another storage.path."
-            )
+        refuse_newer(before, len(migrations))
         for script in migrations[before:]:
             for statement in split_statements(script):
                 await db.execute(statement)
