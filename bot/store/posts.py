@@ -161,6 +161,22 @@ class PostsMixin(StoreBase):
         )
         return row_to_post(row) if row else None
 
+    async def post_urls(self, post_ids: Iterable[str]) -> dict[str, str]:
+        """Post id -> link of the stored posts among these (Discord's first when both platforms have the id), one
+        query per 500 ids: a digest cites dozens of posts and must not ask once per post."""
+        ids = sorted(set(post_ids))
+        out: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
+            rows = await self._rows(
+                f"SELECT platform, post_id, url FROM posts WHERE post_id IN ({marks}) AND deleted = 0 "
+                "AND url IS NOT NULL AND url != '' ORDER BY platform DESC",  # 'reddit' first, 'discord' overwrites
+                *chunk,
+            )
+            out |= {str(r["post_id"]): str(r["url"]) for r in rows}
+        return out
+
     async def thread_posts(
         self, platform: str, thread_id: str, *, after: datetime | None = None, limit: int | None = None
     ) -> list[Post]:
