@@ -91,10 +91,11 @@ class SqliteStore(Store):
         async with self._wlock:
             with self._translate():
                 db = self._writer
-                await db.execute("BEGIN IMMEDIATE")
+                tx = SqliteTx(db, begin="BEGIN IMMEDIATE")  # begins with its first statement, in the same trip
                 try:
-                    yield SqliteTx(db)
-                    await db.execute("COMMIT")
+                    yield tx
+                    if tx.begun:
+                        await db.execute("COMMIT")
                 except BaseException:
                     # aiosqlite runs calls in FIFO order on its thread, so this ROLLBACK lands before the next
                     # writer's BEGIN even when we are being cancelled.
