@@ -42,7 +42,8 @@ class Counted:
 @pytest.fixture
 def queries(monkeypatch: pytest.MonkeyPatch) -> Counted:
     counted = Counted()
-    execute, fetch, write = sqlite_conn.SqliteTx.execute, sqlite_conn.SqliteTx.fetch, SqliteStore._write
+    execute, fetch = sqlite_conn.SqliteTx.execute, sqlite_conn.SqliteTx.fetch
+    write, write_small = SqliteStore._write, SqliteStore._write_small
 
     async def counting_execute(self: Any, sql: str, *args: Any) -> int:
         counted.statements.append(sql)
@@ -56,9 +57,14 @@ def queries(monkeypatch: pytest.MonkeyPatch) -> Counted:
         counted.transactions += 1
         return write(self)
 
+    def counting_write_small(self: Any) -> Any:
+        counted.transactions += 1
+        return write_small(self)
+
     monkeypatch.setattr(sqlite_conn.SqliteTx, "execute", counting_execute)
     monkeypatch.setattr(sqlite_conn.SqliteTx, "fetch", counting_fetch)
     monkeypatch.setattr(SqliteStore, "_write", counting_write)
+    monkeypatch.setattr(SqliteStore, "_write_small", counting_write_small)
     return counted
 
 

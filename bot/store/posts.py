@@ -106,7 +106,7 @@ def _post_params(post: Post) -> tuple[object, ...]:
 class PostsMixin(StoreBase):
     async def add_post(self, post: Post) -> bool:
         """Store a new post; False when it was already stored (or deleted), or its author opted out."""
-        async with self._write() as db:
+        async with self._write_small() as db:
             if await is_opted_out(db, post.platform, post.author_id):
                 return False
             return await db.execute(_INSERT_POST, *_post_params(post)) == 1
@@ -242,7 +242,7 @@ class PostsMixin(StoreBase):
     async def record_verdict(self, platform: str, post_id: str, verdict: Verdict) -> None:
         """Upsert the verdict for a post. The quote and reason (copies of the post's words) are dropped when the
         post was deleted or its author opted out in the meantime."""
-        async with self._write() as db:
+        async with self._write_small() as db:
             withheld = await post_withheld(db, platform, post_id)
             await db.execute(
                 "INSERT INTO verdicts (platform, post_id, label, score, engine, prefilter, quote, reason, recorded_at) "
