@@ -132,6 +132,8 @@ async def connect(path: str, busy_timeout_ms: int, opened: list[aiosqlite.Connec
     else:
         await _enable_wal(db, busy_timeout_ms)
         await db.execute("PRAGMA synchronous = NORMAL")
+        # no checkpoint inside a commit: SqliteStore checkpoints in the background (see SqliteStore._committed)
+        await db.execute("PRAGMA wal_autocheckpoint = 0")
         # freed pages and cells are zeroed, so deleted text does not linger in the file
         await db.execute("PRAGMA secure_delete = ON")
     await db.execute("PRAGMA foreign_keys = ON")
