@@ -135,10 +135,7 @@ class Pipeline:
                 int(conf.get("hourly_cap", r.hourly_cap)),
             )
         d = self.defaults["discord"]
-        merged = {
-            **await self.store.get_channel_config(guild_id, ""),
-            **await self.store.get_channel_config(guild_id, channel_id),
-        }
+        merged = await self.store.get_channel_config(guild_id, channel_id)  # guild-wide overlaid by the channel's
         return Policy(
             merged.get("mode", d.mode),
             int(merged.get("cooldown_seconds", d.cooldown_seconds)),
@@ -147,9 +144,9 @@ class Pipeline:
 
     async def handle(self, post: Post, *, policy: Policy, parent_text: str | None = None) -> Decision:
         """Store the post, judge it, and decide what to do. Model failures degrade inside detector/composer."""
-        if await self.store.is_opted_out(post.platform, post.author_id):
-            return Decision(post, None, "ignore", reason="author opted out")
-        if not await self.store.add_post(post):
+        if not await self.store.add_post(post):  # checks the opt-out itself: the reason is asked only then
+            if await self.store.is_opted_out(post.platform, post.author_id):
+                return Decision(post, None, "ignore", reason="author opted out")
             return Decision(post, None, "ignore", reason="already seen")
         if post.author_is_bot:
             return Decision(post, None, "ignore", reason="bots are never answered")

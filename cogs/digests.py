@@ -69,12 +69,7 @@ class Digests(commands.Cog):
         for t in digest.threads:
             if t.summary is not None:
                 ids |= {i for p in t.summary.points for i in p.source_ids}
-        store, out = self.bot.resources.store, {}
-        for post_id in ids:
-            post = await store.get_post("discord", post_id) or await store.get_post("reddit", post_id)
-            if post is not None and post.url:
-                out[post_id] = post.url
-        return out
+        return await self.bot.resources.store.post_urls(ids)
 
     @tasks.loop(minutes=1)
     async def digest_tick(self) -> None:

@@ -68,6 +68,7 @@ class Moderation(commands.Cog):
         """Start watching a channel and its threads."""
         target = channel or interaction.channel
         await self.bot.resources.store.watch_add(_guild_id(interaction), str(getattr(target, "id", "")))
+        self.bot.dispatch("counterpoint_watch_changed", _guild_id(interaction))  # the watcher's cache
         await self._say(interaction, f"Watching <#{getattr(target, 'id', '')}> and its threads.")
 
     @watch.command(name="remove")
@@ -78,6 +79,7 @@ class Moderation(commands.Cog):
         """Stop watching a channel."""
         cid = str(getattr(channel or interaction.channel, "id", ""))
         removed = await self.bot.resources.store.watch_remove(_guild_id(interaction), cid)
+        self.bot.dispatch("counterpoint_watch_changed", _guild_id(interaction))  # the watcher's cache
         note = "" if cid not in self.bot.settings.discord.watch_channels else " It is still watched by the config file."
         await self._say(
             interaction, (f"Stopped watching <#{cid}>." if removed else f"<#{cid}> was not watched.") + note

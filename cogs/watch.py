@@ -37,6 +37,7 @@ class Watcher(commands.Cog):
     def __init__(self, bot: CounterpointBot, *, queue_limit: int = QUEUE_LIMIT, workers: int = WORKERS) -> None:
         self.bot = bot
         self._threads_seen: set[str] = set()
+        self._watched: dict[str, asyncio.Future[frozenset[str]]] = {}  # guild id -> channels added with /watch
         self._queue: asyncio.Queue[Job] = asyncio.Queue(queue_limit)
         self._worker_count = workers
         self._workers: list[asyncio.Task[None]] = []
@@ -65,7 +66,29 @@ class Watcher(commands.Cog):
             ids.add(str(channel.parent_id))
         if ids & set(self.bot.settings.discord.watch_channels):
             return True
-        return any(c in ids for _, c in await self.bot.resources.store.watched(str(guild.id)))
+        return not ids.isdisjoint(await self._watched_in(str(guild.id)))
+
+    async def _watched_in(self, guild_id: str) -> frozenset[str]:
+        """The guild's /watch channels, read once and kept until /watch changes them: not a query per message.
+        The lookup itself is shared, so a burst arriving before it returns waits for it instead of asking too.
+        (A guild's /watch runs on the process that handles its shard, so this process sees every change.)"""
+        lookup = self._watched.get(guild_id)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self._read_watched(guild_id))
+            self._watched[guild_id] = lookup
+        try:
+            return await asyncio.shield(lookup)
+        except Exception:
+            if self._watched.get(guild_id) is lookup:
+                del self._watched[guild_id]  # a failed read is not kept: the next message asks again
+            raise
+
+    async def _read_watched(self, guild_id: str) -> frozenset[str]:
+        return frozenset(c for _, c in await self.bot.resources.store.watched(guild_id))
+
+    @commands.Cog.listener()
+    async def on_counterpoint_watch_changed(self, guild_id: str) -> None:
+        self._watched.pop(guild_id, None)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:

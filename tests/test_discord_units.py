@@ -140,7 +140,7 @@ async def bot_fixture(tmp_path):
         yield SimpleNamespace(
             resources=resources, settings=settings, guilds=[SimpleNamespace(id=GUILD)], user=SimpleNamespace(id=1),
             get_channel=lambda cid: mods if cid == MODS else None, fetch_channel=AsyncMock(side_effect=KeyError),
-            mods=mods, reddit=None,
+            mods=mods, reddit=None, dispatch=MagicMock(),
         )  # fmt: skip
 
 
@@ -188,6 +188,7 @@ async def test_watch_add_list_remove_callbacks(bot):
     assert f"<#{CHANNEL}>" in said(listing)
     await Moderation.watch_remove.callback(cog, inter, None)
     assert await bot.resources.store.watched(str(GUILD)) == []
+    assert [c.args for c in bot.dispatch.call_args_list] == [("counterpoint_watch_changed", str(GUILD))] * 2
 
 
 async def test_the_moderation_cog_refuses_non_moderators(bot):

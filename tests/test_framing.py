@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import pytest
 
@@ -140,17 +139,10 @@ def test_us_the_country_is_not_us_the_pronoun():
     assert not prefilter("let us race to the finish, qwen helps us win hackathons").cues.count("pair")
 
 
-def test_prefilter_is_fast_and_safe_on_pathological_input():
-    texts = ["ordinary message about GPUs and drivers, nothing more " * 3] * 2000
-    start = time.perf_counter()
-    for t in texts:
-        prefilter(t)
-    rate = len(texts) / (time.perf_counter() - start)
-    assert rate > 5_000  # the bench measures the real figure (>= 20,000/s); this only catches a regression
-    start = time.perf_counter()
+def test_prefilter_is_safe_on_pathological_input():
+    """No timing here (bench/framing.py measures throughput): catastrophic backtracking would hit the test timeout."""
     for nasty in ("a" * 50_000, "china " * 10_000, "war race " * 10_000, "中国" * 20_000, "ai-" * 20_000):
         lexical_verdict(nasty)
-    assert time.perf_counter() - start < 10
 
 
 # ---- the model judge ------------------------------------------------------------------------------------------
@@ -218,9 +210,7 @@ async def test_empty_text_is_other_without_calling_anything(text):
 async def test_huge_text_is_capped_for_the_model():
     text = "China is winning the AI race against America. " + "filler words here. " * 50_000
     stub = StubLLM(frames_reply())
-    start = time.perf_counter()
     verdict = await Detector.from_settings(settings(), stub).detect(text)
-    assert time.perf_counter() - start < 5
     assert verdict.label == "frames"
     assert len(post_of(stub.requests[0]["messages"])) == POST_CHARS
 

@@ -1,4 +1,4 @@
-"""Ranking sources for a post: BM25 (rank_bm25) over titles, facts and theme words, plus a theme prior.
+"""Ranking sources for a post: BM25 (bot/counterpoint/bm25.py) over titles, facts and theme words, plus a theme prior.
 
 Sources are English, posts may not be: each source document also carries the multilingual keywords of its themes,
 so a Chinese post about 军备竞赛 still meets the sources on race rhetoric. The prior nudges sources whose theme the
@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from rank_bm25 import BM25Okapi
-
+from bot.counterpoint.bm25 import BM25Okapi
 from bot.models import Source
 from bot.text.normalize import tokenize
 

@@ -18,7 +18,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
+from bot.framing import cue_cache
 from bot.framing.cue_tables import TABLES
 
 # --- normalisation -----------------------------------------------------------------------------------------------
@@ -133,13 +135,13 @@ def _bounded(fragments: list[str]) -> list[str]:
     return parts
 
 
-def _compile(name: str, latin: list[str], cjk: list[str]) -> Family:
+def _sources(latin: list[str], cjk: list[str]) -> tuple[str, str]:
     latin = [_fold(f) for f in latin]
     ascii_parts = _bounded([f for f in latin if not _OTHER_SCRIPT.search(f)])  # cannot match ASCII text anyway
     parts = _bounded(latin)
     if cjk:
         parts.append(trie_pattern([re.escape(_fold(w)) for w in cjk], latin=False))
-    return Family(name, re.compile("|".join(ascii_parts) or "(?!)"), re.compile("|".join(parts) or "(?!)"))
+    return "|".join(ascii_parts) or "(?!)", "|".join(parts) or "(?!)"
 
 
 # The prefilter's first (and, for most posts, only) scan: every side cue and every explicit phrase in one trie.
@@ -147,15 +149,22 @@ GATE_FAMILIES = ("us_noun", "us_adj", "cn_noun", "cn_adj", "pair", "cn_lab", "bl
 CONTEST_FAMILIES = ("contest", "scoreboard", "contest_weak")
 
 
+def _all_sources() -> dict[str, tuple[str, str]]:
+    out = {name: _sources(latin, cjk) for name, (latin, cjk) in TABLES.items()}
+    for name, members in (("gate", GATE_FAMILIES), ("contest_all", CONTEST_FAMILIES)):
+        out[name] = _sources([f for m in members for f in TABLES[m][0]], [w for m in members for w in TABLES[m][1]])
+    return out
+
+
 @cache
 def families() -> dict[str, Family]:
-    """Compiled once per process, on first use (about 0.2 s)."""
-    out = {name: _compile(name, latin, cjk) for name, (latin, cjk) in TABLES.items()}
-    for name, members in (("gate", GATE_FAMILIES), ("contest_all", CONTEST_FAMILIES)):
-        latin = [f for m in members for f in TABLES[m][0]]
-        cjk = [w for m in members for w in TABLES[m][1]]
-        out[name] = _compile(name, latin, cjk)
-    return out
+    """Compiled once per process, on first use; the compiled programs are cached on disk across processes
+    (bot/framing/cue_cache.py), keyed by the tables and by this module, which turns them into patterns."""
+    from bot.settings import user_cache_dir
+
+    key = cue_cache.key_of(TABLES, GATE_FAMILIES, CONTEST_FAMILIES, Path(__file__).read_bytes())
+    compiled = cue_cache.cached(key, user_cache_dir(), _all_sources)
+    return {name: Family(name, ascii_re, full_re) for name, (ascii_re, full_re) in compiled.items()}
 
 
 # Case-sensitive acronyms, matched on the un-folded text. Each branch starts with its capital letter and checks

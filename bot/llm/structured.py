@@ -9,9 +9,6 @@ import json
 import re
 from typing import Any, Literal
 
-from jsonschema import validators
-from jsonschema.exceptions import best_match
-
 from bot.text import jsonsafe
 from bot.text.clean import strip_think
 
@@ -142,6 +139,11 @@ def parse_reply(raw: str, schema: dict[str, Any]) -> tuple[dict[str, Any] | None
 
 def schema_error(value: Any, schema: dict[str, Any]) -> str | None:
     """None when `value` follows `schema`, else one readable sentence about the most relevant violation."""
+    # imported on the first model reply: jsonschema (with referencing and attrs) is a fifth of a bare start-up,
+    # and commands that answer offline never need it
+    from jsonschema import validators
+    from jsonschema.exceptions import best_match
+
     validator = validators.validator_for(schema)(schema)
     error = best_match(validator.iter_errors(value))
     if error is None:

@@ -68,6 +68,11 @@ class StoreBase(ABC):
         """One write transaction, committed at the end of the block and rolled back on any exception (including
         cancellation). Writes that must be all-or-nothing share one block."""
 
+    def _write_small(self) -> AbstractAsyncContextManager[Tx]:
+        """`_write()` for a short transaction on the per-post hot path (a few single-row statements, no loop over
+        rows); a backend may run it more cheaply (SQLite: on the event loop's thread)."""
+        return self._write()
+
     @abstractmethod
     def _read(self, *, snapshot: bool = False) -> AbstractAsyncContextManager[Tx]:
         """A connection for reads that sees every committed write; `snapshot=True` makes several SELECTs one

@@ -30,7 +30,7 @@ class LimitsMixin(StoreBase):
             return False
         now = self._clock()
         since = db_time(now - timedelta(seconds=window_seconds))
-        async with self._write() as db:
+        async with self._write_small() as db:
             await db.execute(
                 "DELETE FROM rate_events WHERE name = $1 AND subject = $2 AND at < $3", name, subject, since
             )

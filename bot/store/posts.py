@@ -106,7 +106,7 @@ def _post_params(post: Post) -> tuple[object, ...]:
 class PostsMixin(StoreBase):
     async def add_post(self, post: Post) -> bool:
         """Store a new post; False when it was already stored (or deleted), or its author opted out."""
-        async with self._write() as db:
+        async with self._write_small() as db:
             if await is_opted_out(db, post.platform, post.author_id):
                 return False
             return await db.execute(_INSERT_POST, *_post_params(post)) == 1
@@ -135,6 +135,22 @@ class PostsMixin(StoreBase):
             post_id,
         )
         return row_to_post(row) if row else None
+
+    async def post_urls(self, post_ids: Iterable[str]) -> dict[str, str]:
+        """Post id -> link of the stored posts among these (Discord's first when both platforms have the id), one
+        query per 500 ids: a digest cites dozens of posts and must not ask once per post."""
+        ids = sorted(set(post_ids))
+        out: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
+            rows = await self._rows(
+                f"SELECT platform, post_id, url FROM posts WHERE post_id IN ({marks}) AND deleted = 0 "
+                "AND url IS NOT NULL AND url != '' ORDER BY platform DESC",  # 'reddit' first, 'discord' overwrites
+                *chunk,
+            )
+            out |= {str(r["post_id"]): str(r["url"]) for r in rows}
+        return out
 
     async def thread_posts(
         self, platform: str, thread_id: str, *, after: datetime | None = None, limit: int | None = None
@@ -201,7 +217,7 @@ class PostsMixin(StoreBase):
     async def record_verdict(self, platform: str, post_id: str, verdict: Verdict) -> None:
         """Upsert the verdict for a post. The quote and reason (copies of the post's words) are dropped when the
         post was deleted or its author opted out in the meantime."""
-        async with self._write() as db:
+        async with self._write_small() as db:
             withheld = await post_withheld(db, platform, post_id)
             await db.execute(
                 "INSERT INTO verdicts (platform, post_id, label, score, engine, prefilter, quote, reason, recorded_at) "

@@ -32,7 +32,7 @@ class RepliesMixin(StoreBase):
     ) -> bool:
         """True for exactly one caller ever per post; False if already claimed or sent, or if the post was deleted
         or its author opted out since it was stored."""
-        async with self._write() as db:
+        async with self._write_small() as db:
             if await post_withheld(db, platform, post_id):
                 return False
             claimed = await db.execute(

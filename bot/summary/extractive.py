@@ -1,4 +1,4 @@
-"""Offline summary without a model: the most central messages (TF-IDF + LexRank-style centrality, scikit-learn),
+"""Offline summary without a model: the most central messages (TF-IDF + LexRank-style centrality, NumPy),
 questions nobody answered, and posts the lexical framing detector flags. Marked engine="extractive"."""
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.models import Post, Summary, SummaryPoint
+from bot.summary.tfidf import Matrix, tfidf
 from bot.text.clean import quote
 from bot.text.limits import clip
 
@@ -58,21 +57,20 @@ def _quote(post: Post, text: str) -> SummaryPoint:
     return SummaryPoint(f"{quote(post.author_name)}: {clip(text, QUOTE_CHARS)}", (post.post_id,))
 
 
-def _centrality(texts: list[str]) -> tuple[csr_matrix | None, np.ndarray]:
+def _centrality(texts: list[str]) -> tuple[Matrix | None, np.ndarray]:
     """Continuous LexRank computed as X(Xᵀv): memory stays O(non-zeros) even for thousands of messages."""
     n = len(texts)
     try:
         # character n-grams work for every script, CJK included, with no tokenizer data to download
-        vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, max_features=60_000)
-        x = csr_matrix(vec.fit_transform(texts))
+        x = tfidf(texts, max_features=60_000)
     except ValueError:  # nothing but empty or one-character messages
         return None, np.array([len(t) for t in texts], dtype=float)
     ones = np.ones(n)
-    degree = np.maximum(x @ (x.T @ ones) - 1.0, 1e-9)  # similarity to every other message
+    degree = np.maximum(x.dot(x.tdot(ones)) - 1.0, 1e-9)  # similarity to every other message
     p = ones / n
     for _ in range(100):
         q = p / degree
-        nxt = (1 - DAMPING) / n + DAMPING * np.maximum(x @ (x.T @ q) - q, 0.0)
+        nxt = (1 - DAMPING) / n + DAMPING * np.maximum(x.dot(x.tdot(q)) - q, 0.0)
         nxt /= nxt.sum()
         if np.abs(nxt - p).sum() < 1e-8:
             break
@@ -80,16 +78,14 @@ def _centrality(texts: list[str]) -> tuple[csr_matrix | None, np.ndarray]:
     return x, p
 
 
-def _pick(matrix: csr_matrix | None, scores: np.ndarray, k: int) -> list[int]:
+def _pick(matrix: Matrix | None, scores: np.ndarray, k: int) -> list[int]:
     """Best-scored messages that do not repeat each other, in thread order."""
     chosen: list[int] = []
     for i in np.argsort(-scores, kind="stable"):
         if len(chosen) >= k or scores[i] < 0:
             break
-        if matrix is not None and chosen:
-            sims = (matrix[chosen] @ matrix[int(i)].T).toarray().ravel()
-            if sims.max() > REDUNDANT:
-                continue
+        if matrix is not None and chosen and matrix.cosines(int(i), chosen).max() > REDUNDANT:
+            continue
         chosen.append(int(i))
     return sorted(chosen)
 

@@ -22,7 +22,6 @@ from bot.errors import ConfigError, LLMError, StoreError, SummaryModelFailed
 from bot.models import Post, Summary
 from bot.settings import LLMSettings, Settings, SummarizeSettings
 from bot.summary.budget import Budget, Budgeter, chunk_ranges
-from bot.summary.extractive import extractive_summary
 from bot.summary.format import (
     SUMMARY_SCHEMA,
     Refs,
@@ -217,7 +216,10 @@ class Summarizer:
         return parts[0], failures
 
     async def _offline(self, posts: list[Post], thread_id: str, note: str) -> Summary:
-        # TF-IDF over thousands of messages takes a moment: keep the event loop free
+        # imported here: scikit-learn and SciPy cost ~60 MB and a second of start-up, paid only when an offline
+        # summary is made; TF-IDF over thousands of messages takes a moment, so it runs off the event loop
+        from bot.summary.extractive import extractive_summary
+
         return await asyncio.to_thread(extractive_summary, posts, thread_id=thread_id, note=note)
 
     # ---- model calls ----------------------------------------------------------------------------------------

@@ -17,20 +17,72 @@ from bot.store.base import Row
 
 class SqliteTx:
     """The mixins' Tx over an aiosqlite connection. SQLite reads `$1` as a parameter NAMED "1", so the positional
-    arguments are bound by those names; the SQL text is passed on untouched."""
+    arguments are bound by those names; the SQL text is passed on untouched.
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    Each statement is ONE trip to aiosqlite's thread (the statement and reading its result together), and a write
+    transaction's `BEGIN IMMEDIATE` rides along with its first statement: a handled post costs a handful of thread
+    hand-offs instead of a dozen. On a busy machine each hand-off waits for a CPU, so their number is what sets the
+    slowest posts' time (bench/pipeline.py's p99)."""
+
+    def __init__(self, db: aiosqlite.Connection, *, begin: str = "", inline: bool = False) -> None:
         self.raw = db
+        self._begin = begin  # sent with the first statement, then cleared
+        self._inline = inline  # run on the calling (event loop) thread: see SqliteStore._write_small
+
+    @property
+    def begun(self) -> bool:
+        return not self._begin
 
     async def execute(self, sql: str, *args: Any) -> int:
-        async with self.raw.execute(sql, _named(args)) as cur:
-            return cur.rowcount
+        return int(await self._run(_rowcount, sql, _named(args)))
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        return list(await self.raw.execute_fetchall(sql, _named(args)))
+        return list(await self._run(_fetchall, sql, _named(args)))
+
+    async def _run(self, fn: Any, sql: str, params: dict[str, Any]) -> Any:
+        begin, self._begin = self._begin, ""
+        if self._inline:
+            return fn(self.raw._conn, begin, sql, params)
+        # aiosqlite runs a callable on its thread only through _execute (stable since 0.11; pinned below 1)
+        return await self.raw._execute(fn, self.raw._conn, begin, sql, params)
 
     # tests/faults reads the writer's own pragmas through the write handle under aiosqlite's name for this
     execute_fetchall = fetch
+
+
+def _rowcount(conn: sqlite3.Connection, begin: str, sql: str, params: dict[str, Any]) -> int:
+    if begin:
+        conn.execute(begin)
+    cur = conn.execute(sql, params)
+    try:
+        return cur.rowcount
+    finally:
+        cur.close()
+
+
+def _fetchall(conn: sqlite3.Connection, begin: str, sql: str, params: dict[str, Any]) -> list[Any]:
+    if begin:
+        conn.execute(begin)
+    cur = conn.execute(sql, params)
+    try:
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
+def begin_now(conn: sqlite3.Connection, busy_timeout_ms: int) -> bool:
+    """BEGIN IMMEDIATE on the calling thread if the write lock is free at once; False (nothing begun) when another
+    process holds it, so that the caller waits for it on aiosqlite's thread instead of blocking the event loop."""
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        return True
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return False
+        raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
 
 
 def _named(args: tuple[Any, ...]) -> dict[str, Any]:
@@ -68,7 +120,9 @@ def translated(path: str, *, opening: bool = False) -> Iterator[None]:
 
 
 async def connect(path: str, busy_timeout_ms: int, opened: list[aiosqlite.Connection], ro: bool = False) -> Any:
-    db = await aiosqlite.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
+    # the writer is also used from the event loop's thread for short transactions, always under the store's write
+    # lock, so never by two threads at once (SqliteStore._write_small)
+    db = await aiosqlite.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=ro)
     opened.append(db)
     db.row_factory = sqlite3.Row
     # busy_timeout first: switching to WAL needs a lock another process may hold for a moment
@@ -78,6 +132,8 @@ async def connect(path: str, busy_timeout_ms: int, opened: list[aiosqlite.Connec
     else:
         await _enable_wal(db, busy_timeout_ms)
         await db.execute("PRAGMA synchronous = NORMAL")
+        # no checkpoint inside a commit: SqliteStore checkpoints in the background (see SqliteStore._committed)
+        await db.execute("PRAGMA wal_autocheckpoint = 0")
         # freed pages and cells are zeroed, so deleted text does not linger in the file
         await db.execute("PRAGMA secure_delete = ON")
     await db.execute("PRAGMA foreign_keys = ON")

@@ -1,0 +1,100 @@
+"""The cue regexes' compiled programs, kept on disk so that a new process does not compile them again.
+
+Compiling the ~650 trie-shaped cue patterns costs about a second (much more on a loaded machine), more than the
+rest of `counterpoint check` together. Python's `re` cannot pickle a compiled pattern (pickling keeps only its
+source), but compiling is two steps: parse + code generation in pure Python (`re._compiler`), then `_sre.compile`,
+which takes the finished program (a list of ints) and validates it. The cache stores those programs; loading one
+is a JSON read and the C-level validation, a few milliseconds. The result is the very program `re.compile` builds,
+so matching is exactly as before.
+
+The cache file is keyed by a hash of the cue tables, of the modules that turn them into patterns, and of the
+Python version and `_sre`'s code format; it lives in the per-user cache folder. Anything unexpected (no folder,
+a file from another version, a corrupt file, a different `_sre`) falls back to `re.compile`, silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+KEEP = 4  # cache files kept
+Compiled = dict[str, tuple[re.Pattern[str], re.Pattern[str]]]
+Sources = dict[str, tuple[str, str]]
+
+try:  # private, but stable since Python 3.7; without it (another interpreter) the cache is simply not used
+    import _sre
+    from re import _compiler, _parser  # type: ignore[attr-defined]
+
+    _FORMAT = f"{sys.version}|{_sre.MAGIC}|{_sre.CODESIZE}"
+except (ImportError, AttributeError):
+    _sre = None
+    _FORMAT = ""
+
+
+def key_of(*parts: object) -> str:
+    h = hashlib.sha256(_FORMAT.encode())
+    for part in parts:
+        h.update(repr(part).encode())
+    return h.hexdigest()[:24]
+
+
+def _program(pattern: str) -> list[Any]:
+    p = _parser.parse(pattern, 0)
+    code = _compiler._code(p, 0)
+    groupindex = dict(p.state.groupdict)
+    indexgroup: list[str | None] = [None] * p.state.groups
+    for k, i in groupindex.items():
+        indexgroup[i] = k
+    return [pattern, p.state.flags, list(code), p.state.groups - 1, groupindex, indexgroup]
+
+
+def _load(program: list[Any]) -> re.Pattern[str]:
+    pattern, flags, code, groups, groupindex, indexgroup = program
+    compiled = _sre.compile(pattern, flags, code, groups, groupindex, tuple(indexgroup))
+    if not isinstance(compiled, re.Pattern) or compiled.pattern != pattern:
+        raise ValueError("not the cached pattern")
+    return compiled
+
+
+def cached(key: str, folder: Path | None, build: Callable[[], Sources]) -> Compiled:
+    """The compiled (ascii, full) pattern pair of every family, from the cache when it holds `key`."""
+    path = folder / f"cues-{key}.json" if folder is not None and _sre is not None else None
+    if path is not None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return {name: (_load(a), _load(f)) for name, (a, f) in data.items()}
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, TypeError, RuntimeError) as exc:  # RuntimeError: _sre rejected the program
+            log.debug("cue cache %s unusable (%s); compiling", path, exc)
+    sources = build()
+    if path is None:
+        return {name: (re.compile(a), re.compile(f)) for name, (a, f) in sources.items()}
+    programs = {name: (_program(a), _program(f)) for name, (a, f) in sources.items()}
+    _write(path, programs)
+    return {name: (_load(a), _load(f)) for name, (a, f) in programs.items()}
+
+
+def _write(path: Path, programs: dict[str, tuple[list[Any], list[Any]]]) -> None:
+    """Atomically: two processes starting together each write a whole file, and the last rename wins."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cues-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(programs, fh, separators=(",", ":"))
+        os.replace(tmp, path)
+        # keep the newest few: older tables, or another Python sharing the folder (which would rebuild its own)
+        for old in sorted(path.parent.glob("cues-*.json"), key=lambda f: f.stat().st_mtime)[:-KEEP]:
+            old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.debug("cue cache not written to %s: %s", path, exc)

@@ -1,0 +1,58 @@
+"""The cue regexes' compiled programs are cached on disk (bot/framing/cue_cache.py): a cached load gives the same
+patterns that compiling gives, and a missing, corrupt or foreign cache file only costs a compile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.framing import cue_cache
+from bot.framing.cues import _all_sources, families
+
+TEXTS = ("We must beat China in the AI race.", "中美AI竞赛，美国必须赢", "Qwen runs fine on my laptop", "США и Китай")
+
+
+def counting_build(calls: list[int]):
+    def build() -> dict[str, tuple[str, str]]:
+        calls.append(1)
+        return _all_sources()
+
+    return build
+
+
+def test_second_process_loads_the_same_programs_without_compiling(tmp_path: Path):
+    calls: list[int] = []
+    first = cue_cache.cached("k1", tmp_path, counting_build(calls))
+    second = cue_cache.cached("k1", tmp_path, counting_build(calls))
+    assert calls == [1] and len(list(tmp_path.glob("cues-*.json"))) == 1
+    shipped = families()
+    for name, (ascii_re, full_re) in second.items():
+        assert ascii_re.pattern == first[name][0].pattern == shipped[name].ascii_re.pattern
+        assert full_re.pattern == first[name][1].pattern == shipped[name].full_re.pattern
+        for text in TEXTS:
+            low = text.lower()
+            assert [m.span() for m in full_re.finditer(low)] == [m.span() for m in shipped[name].full_re.finditer(low)]
+
+
+def test_a_corrupt_cache_file_is_rebuilt(tmp_path: Path):
+    calls: list[int] = []
+    cue_cache.cached("k2", tmp_path, counting_build(calls))
+    path = tmp_path / "cues-k2.json"
+    path.write_text(path.read_text()[:1000], encoding="utf-8")
+    again = cue_cache.cached("k2", tmp_path, counting_build(calls))
+    assert calls == [1, 1] and again["gate"][0].search("we must beat china in the ai race")
+    assert cue_cache.cached("k2", tmp_path, counting_build(calls)) and calls == [1, 1]  # rewritten whole
+
+
+def test_a_tampered_program_is_rejected_not_run(tmp_path: Path):
+    calls: list[int] = []
+    cue_cache.cached("k3", tmp_path, counting_build(calls))
+    path = tmp_path / "cues-k3.json"
+    path.write_text(path.read_text().replace("[", "[99999,", 3), encoding="utf-8")
+    assert cue_cache.cached("k3", tmp_path, counting_build(calls))["gate"][0].search("the ai race with china")
+    assert calls == [1, 1]
+
+
+def test_without_a_folder_it_compiles(tmp_path: Path):
+    calls: list[int] = []
+    compiled = cue_cache.cached("k4", None, counting_build(calls))
+    assert calls == [1] and compiled["gate"][1].search("中美ai竞赛")
