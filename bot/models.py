@@ -75,6 +75,7 @@ class Source:
     themes: tuple[str, ...]
     facts: tuple[str, ...]
     via: str = ""
+    lang: str = "en"  # the language the source is written in
     added_by: str = ""  # "" for the shipped library, a moderator id for run-time additions
 
     @property

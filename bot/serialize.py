@@ -182,6 +182,7 @@ def source_to_dict(s: Source) -> dict[str, Any]:
         "themes": list(s.themes),
         "facts": list(s.facts),
         "via": s.via,
+        "lang": s.lang,
         "added_by": s.added_by,
     }
 
@@ -196,5 +197,6 @@ def source_from_dict(data: Mapping[str, Any]) -> Source:
         themes=_strs(data.get("themes")),
         facts=_strs(data.get("facts")),
         via=str(data.get("via", "")),
+        lang=str(data.get("lang", "en")),
         added_by=str(data.get("added_by", "")),
     )

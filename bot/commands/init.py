@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.settings import CONFIG_ENV, packaged_config_dir, user_config_dir
 
-FILES = ("settings.toml", "sources.toml", ".env.example")
+FILES = ("settings.toml", "sources.toml", "paragraphs.toml", ".env.example")
 
 
 def run_init(args: argparse.Namespace) -> int:

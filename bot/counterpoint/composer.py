@@ -167,12 +167,12 @@ class Composer:
         cited: list[Source] = []
         used: list[str] = []
         for key in themes:
-            sources = self.library.theme_sources(key)
+            words, sources = self.library.paragraph(key, lang)
             if not sources:
                 continue
             order = cited + [s for s in sources if s not in cited]
             marks = "".join(f"[{order.index(s) + 1}]" for s in sources)
-            paragraph = f"{self.library.themes[key].paragraph_for(lang)} {marks}"
+            paragraph = f"{words} {marks}"
             if used and count_words("\n\n".join([*parts, paragraph])) > max_words:
                 break
             parts.append(paragraph)
