@@ -1,5 +1,6 @@
-"""`counterpoint init [DIR] [--force]`: write an editable copy of the packaged defaults (settings.toml, sources.toml,
-prompts/) and a .env template, and say where. Without DIR: the per-user config folder, which is read by default."""
+"""`counterpoint init [DIR] [--force]`: write an editable copy of the packaged defaults (settings.toml,
+sources.toml, paragraphs.toml, prompts/) and a .env template, and say where. Without DIR: the per-user config
+folder, which is read by default."""
 
 from __future__ import annotations
 
