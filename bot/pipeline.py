@@ -43,7 +43,13 @@ class DetectorLike(Protocol):
 
 class ComposerLike(Protocol):
     async def compose(
-        self, post_text: str, verdict: Verdict | None = None, *, platform: str | None = None, post_id: str | None = None
+        self,
+        post_text: str,
+        verdict: Verdict | None = None,
+        *,
+        platform: str | None = None,
+        post_id: str | None = None,
+        guild_id: str | None = None,
     ) -> Counterpoint: ...
 
 
@@ -146,7 +152,9 @@ class Pipeline:
             return None
 
     async def _compose(self, post: Post, verdict: Verdict) -> Counterpoint:
-        return await self.composer.compose(post.text, verdict, platform=post.platform, post_id=post.post_id)
+        return await self.composer.compose(
+            post.text, verdict, platform=post.platform, post_id=post.post_id, guild_id=post.guild_id
+        )
 
     async def _reply_or_queue(self, post: Post, verdict: Verdict, policy: Policy) -> Decision:
         """Reply mode: a public reply when the thread cooldown, the server/subreddit cap and the author's limit

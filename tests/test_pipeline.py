@@ -34,7 +34,7 @@ class StubDetector:
 
 
 class StubComposer:
-    async def compose(self, post_text, verdict=None, *, platform=None, post_id=None) -> Counterpoint:
+    async def compose(self, post_text, verdict=None, *, platform=None, post_id=None, guild_id=None) -> Counterpoint:
         return Counterpoint("Added context [1].", (Citation("s1", "Source", "https://example.org/s1"),), "template")
 
 

@@ -177,7 +177,8 @@ class Library:
         themes must be citable ones here, and its id must be new."""
         where = f"moderator source ({source.id or 'no id'})"
         values = source_to_dict(source)
-        values.pop("added_by", None)
+        for name in ("added_by", "guild_id"):
+            values.pop(name, None)
         try:
             SourceEntry.model_validate(values)
         except ValidationError as exc:
