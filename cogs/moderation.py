@@ -14,6 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot.counterpoint.feedback import WINDOW_DAYS
 from bot.discord_bot import NotModerator
 from bot.errors import InputError
 from bot.models import utcnow
@@ -156,10 +157,14 @@ class Moderation(commands.Cog):
     async def stats(
         self, interaction: discord.Interaction[Any], days: app_commands.Range[int, 1, 3650] | None = None
     ) -> None:
-        """Detections, replies, votes, moderator decisions and precision in this server."""
+        """Detections, replies, votes, moderator decisions, precision, and helpfulness per theme in this server."""
         since = utcnow() - timedelta(days=days) if days else None
         numbers = await self.bot.resources.store.stats(since=since, guild_id=_guild_id(interaction))
-        embed = stats_embed(numbers, period=f"last {days} days" if days else "all time")
+        themes = await self.bot.resources.composer.theme_feedback(_guild_id(interaction))
+        embed = stats_embed(
+            numbers, period=f"last {days} days" if days else "all time", themes=list(themes.values()),
+            window_days=WINDOW_DAYS,
+        )  # fmt: skip
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NONE)
 
     @app_commands.command(name="review")

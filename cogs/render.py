@@ -11,6 +11,7 @@ from typing import Any
 
 import discord
 
+from bot.counterpoint.feedback import ThemeFeedback
 from bot.models import Citation, Counterpoint, Decision, Summary
 from bot.summary.format import render_summary_text
 from bot.text.clean import neutralize_mentions, quote
@@ -100,7 +101,9 @@ def summary_pieces(summary: Summary, link: Callable[[str], str | None]) -> list[
     return split_text(render_summary_text(summary, link=cite), TEXT_LIMIT)
 
 
-def stats_embed(stats: Mapping[str, Any], *, period: str) -> discord.Embed:
+def stats_embed(
+    stats: Mapping[str, Any], *, period: str, themes: Sequence[ThemeFeedback] = (), window_days: int = 0
+) -> discord.Embed:
     embed = discord.Embed(title=f"Counterpoint stats ({period})", colour=COLOUR)
     rows = (
         ("Messages seen", "posts"), ("Framing detections", "detections"), ("Replies posted", "replies"),
@@ -115,6 +118,13 @@ def stats_embed(stats: Mapping[str, Any], *, period: str) -> discord.Embed:
         f"{float(stats.get('precision', 0.0)):.0%} of {reviewed} reviewed" if reviewed else "nothing reviewed yet"
     )
     embed.add_field(name="Precision (approved / reviewed)", value=precision)
+    if themes:
+        lines = [
+            f"`{t.theme}`: +{t.helpful} / -{t.not_helpful}, {t.dismissed} dismissed in {t.replies} replies"
+            + (" (used less)" if t.used_less else "")
+            for t in sorted(themes, key=lambda t: (-t.replies, t.theme))
+        ]
+        embed.add_field(name=f"Helpfulness by theme (last {window_days} days)", value="\n".join(lines), inline=False)
     return fit_embed(embed)
 
 

@@ -10,17 +10,19 @@ chose it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.counterpoint.claims import claim_key, similarity
+from bot.counterpoint.feedback import WINDOW_DAYS, ThemeFeedback, tally, used_less
 from bot.counterpoint.library import Library
 from bot.counterpoint.opening import first_sentence, opening_problem
 from bot.counterpoint.prompt import load_prompt, reply_schema, user_message
 from bot.counterpoint.verify import renumber_citations, verify
 from bot.errors import LLMError, StoreError
-from bot.models import Citation, Counterpoint, Engine, Source, Verdict
+from bot.models import Citation, Counterpoint, Engine, Source, Verdict, utcnow
 from bot.settings import Settings
 from bot.text.clean import has_link, has_live_mention, sanitize
 from bot.text.limits import MAX_CHARS, count_words
@@ -112,9 +114,24 @@ class Composer:
         sources = library.retrieve(post_text, self.settings.counterpoint.sources, cues=cues)
         written = await self._from_model(post_text, sources, lang, library)
         if written is None:
-            return self.template(post_text, lang=lang, cues=cues, retrieved=sources, library=library)
+            feedback = await self.theme_feedback(guild_id, platform=platform or "discord")
+            return self.template(
+                post_text, lang=lang, cues=cues, retrieved=sources, library=library, used_less=used_less(feedback)
+            )
         await self._remember(key, post_text, written, platform, post_id)
         return written
+
+    async def theme_feedback(self, guild_id: str | None, *, platform: str = "discord") -> dict[str, ThemeFeedback]:
+        """Helpful / Not helpful votes and dismissals per theme in one server over the feedback window."""
+        if self.store is None or not guild_id:
+            return {}
+        since = utcnow() - timedelta(days=WINDOW_DAYS)
+        try:
+            replies = await self.store.reply_feedback(platform, guild_id, since)
+        except StoreError as exc:
+            log.warning("votes unavailable (%s); themes ranked without them", exc)
+            return {}
+        return tally(replies, self.library_for(guild_id))
 
     # --- the model path -------------------------------------------------------------------------------------------
     async def _from_model(
@@ -177,12 +194,15 @@ class Composer:
         cues: Sequence[str] = (),
         retrieved: Sequence[Source] = (),
         library: Library | None = None,
+        used_less: Collection[str] = (),
     ) -> Counterpoint:
         """The vetted paragraphs of the one or two best-matching themes, each citing its own sources, and the first
-        fact of a moderator-added source on those themes when the server has one."""
+        fact of a moderator-added source on those themes when the server has one. `used_less`: themes the
+        server's votes found unhelpful, ranked after the others (bot/counterpoint/feedback.py)."""
         library = library or self.library
         lang = lang or detect_language(post_text)
-        ranked = library.rank_themes(post_text, cues=cues, retrieved=retrieved)[:MAX_TEMPLATE_THEMES]
+        ranked = library.rank_themes(post_text, cues=cues, retrieved=retrieved, used_less=used_less)
+        ranked = ranked[:MAX_TEMPLATE_THEMES]
         added = _server_sources(library, ranked, retrieved, lang)
         return self._assemble(ranked, library.opener_for(lang), lang, "template", library=library, added=added[:1])
 

@@ -6,7 +6,7 @@ The library is the bot's whole world of citable links: a counterpoint may only c
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -165,11 +165,11 @@ class Library:
         *,
         cues: Sequence[str] = (),
         retrieved: Sequence[Source] = (),
-        weights: Mapping[str, float] | None = None,
+        used_less: Collection[str] = (),
     ) -> list[str]:
-        """Citable themes, best match first: keyword prior plus the themes of the retrieved sources, each times its
-        weight (1.0 unless votes lowered it on this server); open vs closed is first or second."""
-        return self._ranker.rank_themes(text, cues=cues, retrieved=retrieved, weights=weights)
+        """Citable themes, best match first: keyword prior plus the themes of the retrieved sources; themes in
+        `used_less` (votes on this server) after the others; open vs closed is first or second."""
+        return self._ranker.rank_themes(text, cues=cues, retrieved=retrieved, used_less=used_less)
 
     # --- moderator additions ------------------------------------------------------------------------------------
     def validate_source(self, source: Source) -> None:

@@ -7,7 +7,7 @@ post (or the detector's cues) names, and the pick is varied across themes so one
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from rank_bm25 import BM25Okapi
@@ -114,20 +114,19 @@ class Ranker:
         *,
         cues: Sequence[str] = (),
         retrieved: Sequence[Source] = (),
-        weights: Mapping[str, float] | None = None,
+        used_less: Collection[str] = (),
     ) -> list[str]:
-        """Themes for the offline reply, best first: the post's keywords plus the themes of the retrieved sources,
-        times a per-server weight (votes: bot/counterpoint/feedback.py)."""
+        """Themes for the offline reply, best first: the post's keywords plus the themes of the retrieved sources;
+        themes a server's votes found unhelpful come after every other matching theme (bot/counterpoint/feedback.py).
+        """
         prior = self.theme_prior(text, cues)
         score = {key: prior.get(key, 0.0) for key in self._themes}
         for rank, source in enumerate(retrieved):
             keys = [key for key in source.themes if key in score]
             for key in keys:
                 score[key] += 1.0 / (rank + 1) / len(keys)  # a source on three themes speaks a third for each
-        for key, weight in (weights or {}).items():
-            if key in score:
-                score[key] *= weight
-        ranked = sorted(score, key=lambda key: (-score[key], list(self._themes).index(key)))
+        order = list(self._themes)
+        ranked = sorted(score, key=lambda key: (key in used_less, -score[key], order.index(key)))
         ranked = [key for key in ranked if score[key] > 0] or ranked[:1]
         # the claim chooses the first paragraph; the main point (open vs closed) comes second at worst
         if AXIS_THEME in self._themes and AXIS_THEME not in ranked[:2]:
