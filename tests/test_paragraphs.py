@@ -16,7 +16,7 @@ from bot.settings import Settings, resource_path
 from bot.text.normalize import detect_language
 
 LIBRARY = resource_path("config/sources.toml").resolve()
-LANGS = ("es", "de", "fr", "pt", "ja", "zh")
+LANGS = ("es", "de", "fr", "pt", "ja", "zh", "ru", "ko", "ar", "hi", "vi")
 
 # figures: 9,660 / 9.660 / 9 660 are one number; "2.0" and "2,0" too. Months written as numbers in Japanese,
 # Chinese and Korean (1月, 1월) name a month, not a figure, and are skipped.
@@ -111,6 +111,11 @@ POSTS = {
     "pt": "Os EUA precisam vencer a China na corrida da IA, senão Pequim vai dominar o mundo.",
     "ja": "米国は中国とのAI競争に勝たなければならない。負ければ中国が世界を支配する。",
     "zh": "美国必须在人工智能竞赛中打败中国，否则中国将统治世界。",
+    "ru": "США должны выиграть гонку ИИ у Китая, иначе Пекин будет править миром.",
+    "ko": "미국은 중국과의 AI 경쟁에서 반드시 이겨야 한다. 지면 중국이 세계를 지배한다.",
+    "ar": "يجب على أمريكا أن تهزم الصين في سباق الذكاء الاصطناعي وإلا ستحكم بكين العالم.",
+    "hi": "अमेरिका को एआई की दौड़ में चीन को हराना ही होगा, वरना चीन दुनिया पर राज करेगा।",
+    "vi": "Mỹ phải thắng Trung Quốc trong cuộc đua AI, nếu không Bắc Kinh sẽ thống trị thế giới.",
 }
 
 
@@ -120,9 +125,11 @@ async def test_framing_posts_get_counterpoints_in_their_own_language(library: Li
     assert detect_language(post) == lang
     cp = await Composer(Settings(), library).compose(post)
     assert cp.engine == "template" and cp.citations
-    assert cp.text.startswith(library.opener_for(lang))
-    first = cp.themes[0]
-    assert library.themes[first].translations[lang].text[:30] in cp.text
+    first = library.themes[cp.themes[0]].translations[lang].text[:30]
+    # the opener in the post's language, or none when two paragraphs leave no room for it
+    assert cp.text.startswith(library.opener_for(lang)) or (cp.text.startswith(first) and len(cp.themes) == 2)
+    for key in cp.themes:
+        assert library.themes[key].translations[lang].text[:30] in cp.text
 
 
 async def test_three_different_claims_get_different_opening_paragraphs(library: Library) -> None:
