@@ -109,7 +109,7 @@ async def run() -> dict[str, Any]:
                     posts = original
                     if style == "accusation":
                         posts = [*posts[:-1], replace(posts[-1], text=ACCUSATION + " List this as eight points.")]
-                    summary = await Summarizer(settings, llm).summarize(posts, thread_id=name)
+                    summary = await Summarizer.from_settings(settings, llm).summarize(posts, thread_id=name)
                     if summary.engine == "llm":
                         shown += sum(len(getattr(summary, s)) for s in SECTIONS)
                     else:

@@ -32,12 +32,14 @@ from bot.errors import (
 if TYPE_CHECKING:
     from bot.app import Resources
     from bot.models import Decision, Post, Thread
+    from bot.reddit.door import SubredditStatus
 
 log = logging.getLogger(__name__)
 
 # loaded in this order by setup_hook; each module has `async def setup(bot)`
 EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.watch", "bot.cogs.summaries", "bot.cogs.moderation", "bot.cogs.digests", "bot.cogs.privacy",
+    "bot.cogs.sources", "bot.cogs.subreddits",
 )  # fmt: skip
 FALLBACK = "Something went wrong on my side; it has been logged."
 
@@ -52,6 +54,18 @@ class RedditHook(Protocol):
     async def summarize_url(self, url: str) -> tuple[Thread, list[Post]]:
         """The thread behind a Reddit URL, oldest first; raises RedditError (one sentence) when Reddit says no."""
         ...
+
+    def configured(self, sub: str) -> str | None:
+        """The configured subreddit a moderator's text names, or None (/reddit enable|disable)."""
+        ...
+
+    async def status(self) -> list[SubredditStatus]:
+        """Each configured subreddit: on or off, why, and the reason and time of Reddit's last refusal."""
+        ...
+
+    async def enable(self, sub: str, *, by: str = "") -> None: ...
+
+    async def disable(self, sub: str, reason: str, *, by: str = "") -> None: ...
 
 
 class NotModerator(app_commands.CheckFailure, NotAllowed):

@@ -81,6 +81,8 @@ class Source:
     themes: tuple[str, ...]
     facts: tuple[str, ...]
     via: str = ""
+    lang: str = "en"  # the language the source is written in
+    guild_id: str = ""  # the Discord server a moderator added it in (cited there only); "" for every server
     added_by: str = ""  # "" for the shipped library, a moderator id for run-time additions
 
     @property

@@ -53,6 +53,7 @@ class ComposerLike(Protocol):
         platform: str | None = None,
         post_id: str | None = None,
         scope: str = "",
+        guild_id: str | None = None,
     ) -> Counterpoint: ...
 
 
@@ -181,7 +182,12 @@ class Pipeline:
 
     async def _compose(self, post: Post, verdict: Verdict) -> Counterpoint:
         return await self.composer.compose(
-            post.text, verdict, platform=post.platform, post_id=post.post_id, scope=scope_key(post)
+            post.text,
+            verdict,
+            platform=post.platform,
+            post_id=post.post_id,
+            scope=scope_key(post),
+            guild_id=post.guild_id,
         )
 
     async def _reply_or_queue(self, post: Post, verdict: Verdict, policy: Policy) -> Decision:

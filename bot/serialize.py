@@ -182,6 +182,8 @@ def source_to_dict(s: Source) -> dict[str, Any]:
         "themes": list(s.themes),
         "facts": list(s.facts),
         "via": s.via,
+        "lang": s.lang,
+        "guild_id": s.guild_id,
         "added_by": s.added_by,
     }
 
@@ -196,5 +198,7 @@ def source_from_dict(data: Mapping[str, Any]) -> Source:
         themes=_strs(data.get("themes")),
         facts=_strs(data.get("facts")),
         via=str(data.get("via", "")),
+        lang=str(data.get("lang", "en")),
+        guild_id=str(data.get("guild_id", "")),
         added_by=str(data.get("added_by", "")),
     )

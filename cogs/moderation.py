@@ -14,6 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot.counterpoint.feedback import WINDOW_DAYS
 from bot.discord_bot import NotModerator
 from bot.errors import InputError
 from bot.models import utcnow
@@ -158,12 +159,16 @@ class Moderation(commands.Cog):
     async def stats(
         self, interaction: discord.Interaction[Any], days: app_commands.Range[int, 1, 3650] | None = None
     ) -> None:
-        """Detections, replies, votes, moderator decisions and precision in this server."""
+        """Detections, replies, votes, moderator decisions, precision, and helpfulness per theme in this server."""
         since = utcnow() - timedelta(days=days) if days else None
-        store = self.bot.resources.store
-        numbers = await store.stats(since=since, guild_id=_guild_id(interaction))
-        fallbacks = await store.fallback_counts(since=since, scope=f"discord:{_guild_id(interaction)}")
-        embed = stats_embed(numbers, period=f"last {days} days" if days else "all time", fallbacks=fallbacks)
+        store, guild = self.bot.resources.store, _guild_id(interaction)
+        numbers = await store.stats(since=since, guild_id=guild)
+        fallbacks = await store.fallback_counts(since=since, scope=f"discord:{guild}")
+        themes = await self.bot.resources.composer.theme_feedback(guild)
+        embed = stats_embed(
+            numbers, period=f"last {days} days" if days else "all time", fallbacks=fallbacks,
+            themes=list(themes.values()), window_days=WINDOW_DAYS, engine=self.bot.resources.detector.describe(),
+        )  # fmt: skip
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NONE)
 
     @app_commands.command(name="review")

@@ -11,6 +11,7 @@ from typing import Any
 
 import discord
 
+from bot.counterpoint.feedback import ThemeFeedback
 from bot.models import Citation, Counterpoint, Decision, ReviewItem, Summary
 from bot.summary.format import render_summary_text
 from bot.text.clean import neutralize_mentions, quote
@@ -99,7 +100,15 @@ def summary_pieces(summary: Summary, link: Callable[[str], str | None]) -> list[
     return split_text(render_summary_text(summary, link=cite), TEXT_LIMIT)
 
 
-def stats_embed(stats: Mapping[str, Any], *, period: str, fallbacks: Mapping[str, int] | None = None) -> discord.Embed:
+def stats_embed(
+    stats: Mapping[str, Any],
+    *,
+    period: str,
+    fallbacks: Mapping[str, int] | None = None,
+    themes: Sequence[ThemeFeedback] = (),
+    window_days: int = 0,
+    engine: str = "",
+) -> discord.Embed:
     embed = discord.Embed(title=f"Counterpoint stats ({period})", colour=COLOUR)
     rows = (
         ("Messages seen", "posts"), ("Framing detections", "detections"), ("Replies posted", "replies"),
@@ -115,6 +124,15 @@ def stats_embed(stats: Mapping[str, Any], *, period: str, fallbacks: Mapping[str
     )
     embed.add_field(name="Precision (approved / reviewed)", value=precision)
     embed.add_field(name="Fell back from the model", value=fallback_lines(fallbacks or {}), inline=False)
+    if themes:
+        lines = [
+            f"`{t.theme}`: +{t.helpful} / -{t.not_helpful}, {t.dismissed} dismissed in {t.replies} replies"
+            + (" (used less)" if t.used_less else "")
+            for t in sorted(themes, key=lambda t: (-t.replies, t.theme))
+        ]
+        embed.add_field(name=f"Helpfulness by theme (last {window_days} days)", value="\n".join(lines), inline=False)
+    if engine:
+        embed.add_field(name="Who decides whether a post frames", value=clip(engine, 1000), inline=False)
     return fit_embed(embed)
 
 

@@ -27,7 +27,7 @@ from bot.models import Counterpoint, PrefilterResult, Verdict
 from bot.pipeline import Policy
 from bot.settings import resource_path
 from bot.text.clean import fold, has_link, has_live_mention
-from bot.text.normalize import normalize, tokenize
+from bot.text.normalize import cjk_count, normalize, tokenize
 from tests.fakes.discord_kit import (  # noqa: F401 (fixtures)
     bot_with,
     eventually,
@@ -88,7 +88,10 @@ def carries(text: str, payload: str) -> bool:
     if words and words in " ".join(tokenize(text, keep_stopwords=True)):
         return True
     flat_text, flat_payload = ("".join(normalize(fold(t)).split()) for t in (text, payload))
-    return any(flat_payload[i : i + 6] in flat_text for i in range(len(flat_payload) - 5)) and not payload.isascii()
+    # the 6-character runs are for scripts written without spaces; in Spanish, "los mod(eradores)" would match
+    # every reply that says "los modelos"
+    unspaced = cjk_count(payload) * 2 > len(flat_payload)
+    return unspaced and any(flat_payload[i : i + 6] in flat_text for i in range(len(flat_payload) - 5))
 
 
 def assert_clean(cp: Counterpoint, payload: str, library: Library) -> None:

@@ -113,6 +113,7 @@ def test_init_writes_an_editable_copy_that_is_then_used(tmp_path):
     assert {p.name for p in (tmp_path / "cfg").iterdir()} == {
         "settings.toml",
         "sources.toml",
+        "paragraphs.toml",
         ".env.example",
         "prompts",
     }

@@ -242,6 +242,8 @@ async def test_moderator_commands_are_checked_in_code_and_settings_apply(tmp_pat
         stats = await fake.slash("stats", user=fake.moderator, moderator=True)
         embed = (await fake.wait_for(lambda: fake.callback(stats), what="/stats"))["data"]["embeds"][0]
         assert {"name": "Framing detections", "value": "1", "inline": True} in embed["fields"]
+        engine = next(f["value"] for f in embed["fields"] if f["name"] == "Who decides whether a post frames")
+        assert engine == "framing.engine = 'lexical', set in the config"  # these tests configure lexical
 
         digest = await fake.slash("modsummary", user=fake.moderator, moderator=True)
         piece = (await fake.wait_request("POST", rf"/webhooks/\d+/itoken-{digest}$")).body

@@ -34,7 +34,9 @@ class StubDetector:
 
 
 class StubComposer:
-    async def compose(self, post_text, verdict=None, *, platform=None, post_id=None, scope="") -> Counterpoint:
+    async def compose(
+        self, post_text, verdict=None, *, platform=None, post_id=None, scope="", guild_id=None
+    ) -> Counterpoint:
         return Counterpoint("Added context [1].", (Citation("s1", "Source", "https://example.org/s1"),), "template")
 
 

@@ -145,7 +145,7 @@ def test_file_level_errors_are_one_sentence(tmp_path: Path) -> None:
 
 def test_template_opener_is_optional_and_checked(tmp_path: Path, library: Library) -> None:
     assert library.opener_for("zh") != library.opener_for(None) != ""
-    assert library.opener_for("de") == library.opener_for(None)
+    assert library.opener_for("it") == library.opener_for(None)  # no Italian opener: the default
     bad = '[template]\nopener = "Hi"\ngreeting = "Hello"\n' + THEMES + source("a")
     with pytest.raises(ConfigError, match=r"\[template\]: field 'greeting' is not a known field"):
         Library.load(write(tmp_path, bad))

@@ -297,6 +297,24 @@ async def test_sources(store, clock):
     assert await store.list_sources() == [s1b]
 
 
+async def test_sources_added_since_by_server(store, clock):
+    every = Source("mod-all", "All", "Pub", "2024", "https://example.org/a", ("open",), ("fact",), added_by="m1")
+    await store.add_source(every)
+    clock.advance(seconds=10)
+    since = clock()
+    here = Source("mod-here", "Here", "Pub", "2025", "https://example.org/h", ("open",), ("f",), lang="de",
+                  guild_id="g1", added_by="m2")  # fmt: skip
+    there = Source("mod-there", "There", "Pub", "2025", "https://example.org/t", ("open",), ("f",), guild_id="g2")
+    await store.add_source(here)
+    await store.add_source(there)
+    assert await store.sources_added_since(since) == [here, there]
+    assert await store.sources_added_since(since, guild_id="g1") == [here]
+    assert [s.id for s in await store.sources_added_since(since - timedelta(seconds=20), guild_id="g1")] == [
+        "mod-all", "mod-here",
+    ]  # fmt: skip
+    assert (await store.list_sources())[1].guild_id == "g1"  # the server and language round-trip
+
+
 async def test_stats_counts_filters_and_precision(store, clock):
     await store.add_post(post("p1"))
     await store.add_post(post("p2"))

@@ -1,5 +1,6 @@
-"""`counterpoint init [DIR] [--force]`: write an editable copy of the packaged defaults (settings.toml, sources.toml,
-prompts/) and a .env template, and say where. Without DIR: the per-user config folder, which is read by default."""
+"""`counterpoint init [DIR] [--force]`: write an editable copy of the packaged defaults (settings.toml,
+sources.toml, paragraphs.toml, prompts/) and a .env template, and say where. Without DIR: the per-user config
+folder, which is read by default."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from bot.settings import CONFIG_ENV, packaged_config_dir, user_config_dir
 
-FILES = ("settings.toml", "sources.toml", ".env.example")
+FILES = ("settings.toml", "sources.toml", "paragraphs.toml", ".env.example")
 
 
 def run_init(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ post (or the detector's cues) names, and the pick is varied across themes so one
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from bot.counterpoint.bm25 import BM25Okapi
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 AXIS_THEME = "open_vs_closed"  # the axis every counterpoint comes back to
 PRIOR_WEIGHT = 0.8  # weight of the keyword prior next to a BM25 score normalised to 0..1
 AXIS_BONUS = 0.15
-AXIS_THEME_BONUS = 0.5  # when picking paragraphs, the main point comes second at worst
 ORDER_BONUS = 0.15  # a theme lists its sources strongest first
 DIVERSITY_PENALTY = 1.0  # per fraction of a candidate's themes already covered by earlier picks
 KEYWORDS_FOR_FULL_PRIOR = 3
@@ -108,14 +107,28 @@ class Ranker:
             return 1.0
         return sum(1 for t in themes if t in covered) / len(themes)
 
-    def rank_themes(self, text: str, *, cues: Sequence[str] = (), retrieved: Sequence[Source] = ()) -> list[str]:
+    def rank_themes(
+        self,
+        text: str,
+        *,
+        cues: Sequence[str] = (),
+        retrieved: Sequence[Source] = (),
+        used_less: Collection[str] = (),
+    ) -> list[str]:
+        """Themes for the offline reply, best first: the post's keywords plus the themes of the retrieved sources;
+        themes a server's votes found unhelpful come after every other matching theme (bot/counterpoint/feedback.py).
+        """
         prior = self.theme_prior(text, cues)
         score = {key: prior.get(key, 0.0) for key in self._themes}
         for rank, source in enumerate(retrieved):
             keys = [key for key in source.themes if key in score]
             for key in keys:
                 score[key] += 1.0 / (rank + 1) / len(keys)  # a source on three themes speaks a third for each
-        if AXIS_THEME in score:
-            score[AXIS_THEME] += AXIS_THEME_BONUS
-        ranked = sorted(score, key=lambda key: (-score[key], list(self._themes).index(key)))
-        return [key for key in ranked if score[key] > 0] or ranked[:1]
+        order = list(self._themes)
+        ranked = sorted(score, key=lambda key: (key in used_less, -score[key], order.index(key)))
+        ranked = [key for key in ranked if score[key] > 0] or ranked[:1]
+        # the claim chooses the first paragraph; the main point (open vs closed) comes second at worst
+        if AXIS_THEME in self._themes and AXIS_THEME not in ranked[:2]:
+            ranked = [key for key in ranked if key != AXIS_THEME]
+            ranked.insert(min(1, len(ranked)), AXIS_THEME)
+        return ranked

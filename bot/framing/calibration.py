@@ -109,10 +109,19 @@ def load(path: Path | None = None) -> Calibration | None:
 
 def describe(settings: Settings) -> str:
     """Which engine decides whether a post frames, and why, in one line (for `doctor`)."""
-    if settings.framing.engine != "auto":
-        return f"framing.engine = {settings.framing.engine!r}, set in the config"
     cal = load()
-    if cal is None or cal.model != model_key(settings.llm.base_url, settings.llm.model):
+    if cal is not None and cal.model != model_key(settings.llm.base_url, settings.llm.model):
+        cal = None
+    return explain(settings.framing.engine, cal, has_model=True)
+
+
+def explain(setting: str, cal: Calibration | None, *, has_model: bool) -> str:
+    """The one line `doctor` and /stats show: the configured engine, or what `auto` does and the figures why."""
+    if setting != "auto":
+        return f"framing.engine = {setting!r}, set in the config"
+    if not has_model:
+        return "auto: the offline engine decides (no model is configured)"
+    if cal is None:
         return (
             "auto: the model confirms the offline engine's candidates, uncalibrated for this model "
             "(run `counterpoint calibrate` to measure whether it should do more)"

@@ -65,6 +65,10 @@ class Detector:
         less precise than offline (a 135M model that calls nearly everything "frames" measured 0.82 alone)."""
         return self.calibration.engine if self.calibration else "confirm"
 
+    def describe(self) -> str:
+        """Which engine decides and why, in one line (/stats); a model that is down is answered offline meanwhile."""
+        return calibration.explain(self.framing.engine, self.calibration, has_model=self.llm is not None)
+
     async def detect(self, text: str, *, parent: str | None = None, engine: str | None = None) -> Verdict:
         if not text or not text.strip():
             return Verdict("other", 1.0, "lexical", PrefilterResult(False), reason="empty text")

@@ -6,7 +6,9 @@ Streams and checkpoints: each subreddit has two streams (submissions, comments) 
 reprocesses what was handled nor skips what arrived meanwhile, within the ~1000 items Reddit still lists. With no
 checkpoint at all (first run) the existing items are skipped and only the newest is remembered.
 
-A 403 on a subreddit disables it (`reddit:<sub>:disabled` = reason) and tells the moderators once; other Reddit
+A 403 on a subreddit disables it (`reddit:<sub>:disabled` = reason) and tells the moderators once; the refusal's
+reason and time stay in `reddit:<sub>:refused` (JSON), also after a moderator re-enables the subreddit with
+`/reddit enable`, which makes the next pass poll it again. `/reddit disable` turns one off by hand. Other Reddit
 errors back off exponentially per subreddit and never stop the loop.
 
 Limits (the pipeline applies them: per-submission cooldown, per-subreddit hourly cap, per-author limits): framing
@@ -18,9 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from bot.errors import (
@@ -30,7 +35,7 @@ from bot.errors import (
     RedditNotFound,
     RedditUncertain,
 )
-from bot.models import Decision, Post, Thread
+from bot.models import Decision, Post, Thread, utcnow
 from bot.reddit.convert import EMPTY, Bookmark, is_optout
 from bot.reddit.render import render_reply
 from bot.summary.reddit_items import order_key
@@ -64,6 +69,21 @@ class ClientLike(Protocol):
 
 def disabled_key(sub: str) -> str:
     return f"reddit:{sub.lower()}:disabled"
+
+
+def refused_key(sub: str) -> str:
+    return f"reddit:{sub.lower()}:refused"
+
+
+@dataclass(frozen=True, slots=True)
+class SubredditStatus:
+    """What /reddit status shows for one configured subreddit."""
+
+    name: str
+    enabled: bool
+    reason: str = ""  # why it is off
+    refused_reason: str = ""  # the last time Reddit refused it (403/404), even if re-enabled since
+    refused_at: datetime | None = None
 
 
 class DoorResources(Protocol):
@@ -308,26 +328,53 @@ class RedditDoor:
         """The thread behind a Reddit URL, oldest first (the submission itself is the first post)."""
         return await self.client.fetch_thread(url)
 
-    async def disable(self, sub: str, reason: str) -> None:
-        """Stop watching and replying in r/<sub>; persisted; the moderators are told once."""
+    async def disable(self, sub: str, reason: str, *, by: str = "") -> None:
+        """Stop watching and replying in r/<sub>; persisted. `by` "" means Reddit refused (the reason and time are
+        kept for /reddit status, and the moderators are told once); otherwise a moderator turned it off."""
         sub = sub.lower()
+        if not by:
+            refused = {"reason": reason, "at": utcnow().isoformat()}
+            await self.store.set_checkpoint(refused_key(sub), json.dumps(refused))
         if sub in self._disabled:
             return
         self._disabled[sub] = reason
         already = await self.store.get_checkpoint(disabled_key(sub))
         await self.store.set_checkpoint(disabled_key(sub), reason)
-        log.warning("Reddit: r/%s disabled: %s", sub, reason)
-        if not already:
+        log.warning("Reddit: r/%s disabled%s: %s", sub, f" by {by}" if by else "", reason)
+        if not already and not by:
             await self._tell(
                 f"Reddit: I stopped watching r/{sub} and will not reply there: {reason}. "
-                "Nothing more is sent to it until a moderator re-enables it."
+                "Nothing more is sent to it until a moderator re-enables it (/reddit enable)."
             )
 
-    async def enable(self, sub: str) -> None:
+    async def enable(self, sub: str, *, by: str = "") -> None:
+        """Watch and reply in r/<sub> again: the next pass polls it."""
         sub = sub.lower()
         await self.store.set_checkpoint(disabled_key(sub), "")
         for state in (self._disabled, self._failures, self._resume_at):
             state.pop(sub, None)
+        log.info("Reddit: r/%s enabled%s", sub, f" by {by}" if by else "")
+
+    def configured(self, sub: str) -> str | None:
+        """The configured subreddit a moderator means ("r/Name" or "name"), or None."""
+        name = sub.strip().removeprefix("/").removeprefix("r/").lower()
+        return name if name in self.subreddits else None
+
+    async def status(self) -> list[SubredditStatus]:
+        """Every configured subreddit, from the store (so it is right before the first pass and after a restart)."""
+        out = []
+        for sub in self.subreddits:
+            reason = self._disabled.get(sub) or await self.store.get_checkpoint(disabled_key(sub)) or ""
+            refused_reason, refused_at = "", None
+            raw = await self.store.get_checkpoint(refused_key(sub))
+            if raw:
+                try:
+                    data = json.loads(raw)
+                    refused_reason, refused_at = str(data["reason"]), datetime.fromisoformat(data["at"])
+                except (ValueError, KeyError, TypeError):
+                    log.warning("Reddit: unreadable refusal record for r/%s", sub)
+            out.append(SubredditStatus(sub, not reason, reason, refused_reason, refused_at))
+        return out
 
     async def _tell_once(self, key: str, text: str) -> None:
         if key not in self._told:

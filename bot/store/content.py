@@ -20,7 +20,7 @@ from bot.serialize import (
     summary_from_dict,
     summary_to_dict,
 )
-from bot.store.base import StoreBase, Tx
+from bot.store.base import StoreBase, Tx, db_time
 from bot.store.posts import post_withheld
 from bot.text import jsonsafe
 
@@ -161,3 +161,10 @@ class ContentMixin(StoreBase):
     async def list_sources(self) -> list[Source]:
         rows = await self._rows("SELECT source FROM sources ORDER BY added_at, id")
         return [_decode("source", r[0], source_from_dict) for r in rows]
+
+    async def sources_added_since(self, since: datetime, *, guild_id: str | None = None) -> list[Source]:
+        """Moderator-added sources added (or replaced) at or after `since`, oldest first; with guild_id, those of
+        that server and those for every server (the digest lists them)."""
+        rows = await self._rows("SELECT source FROM sources WHERE added_at >= $1 ORDER BY added_at, id", db_time(since))
+        found = [_decode("source", r[0], source_from_dict) for r in rows]
+        return [s for s in found if guild_id is None or s.guild_id in ("", guild_id)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -182,3 +183,39 @@ class RepliesMixin(StoreBase):
             reply_id,
         )
         return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    async def reply_feedback(self, platform: str, guild_id: str, since: datetime) -> list[ReplyFeedback]:
+        """What people said about the bot's sent replies in one server since `since`: the ids the reply cited,
+        its votes and whether a moderator dismissed it (bot/counterpoint/feedback.py turns this into weights)."""
+        rows = await self._rows(_FEEDBACK_SQL, platform, guild_id, db_time(since))
+        out = []
+        for row in rows:
+            try:
+                cited = tuple(str(c["id"]) for c in jsonsafe.loads(row["citations"] or "[]"))
+            except (ValueError, TypeError, KeyError):
+                log.warning("reply %s: unreadable citations; left out of the feedback", row["reply_id"])
+                continue
+            out.append(
+                ReplyFeedback(cited, int(row["votes_up"]), int(row["votes_down"]), row["dismissed_at"] is not None)
+            )
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyFeedback:
+    cited: tuple[str, ...]  # source ids, in citation order
+    helpful: int
+    not_helpful: int
+    dismissed: bool
+
+
+_FEEDBACK_SQL = """
+SELECT r.reply_id, r.citations, r.dismissed_at,
+  (SELECT COUNT(*) FROM votes v WHERE v.platform = r.platform AND v.reply_id = r.reply_id AND v.value = 1)
+    AS votes_up,
+  (SELECT COUNT(*) FROM votes v WHERE v.platform = r.platform AND v.reply_id = r.reply_id AND v.value = -1)
+    AS votes_down
+FROM replies r
+WHERE r.platform = $1 AND r.guild_id = $2 AND r.status = 'sent' AND r.reply_id IS NOT NULL AND r.sent_at >= $3
+ORDER BY r.sent_at
+"""

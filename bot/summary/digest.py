@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.errors import StoreError
-from bot.models import Post, ReviewItem, Summary, Thread, utcnow
+from bot.models import Post, ReviewItem, Source, Summary, Thread, utcnow
 from bot.text.clean import neutralize_mentions, quote
 from bot.text.limits import DISCORD_LIMIT, clip, split_text
 
@@ -42,6 +42,7 @@ class DigestStore(Protocol):
     async def framing_detections(
         self, since: datetime, until: datetime, *, guild_id: str | None = None, limit: int = 100
     ) -> list[dict[str, Any]]: ...
+    async def sources_added_since(self, since: datetime, *, guild_id: str | None = None) -> list[Source]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,7 @@ class Digest:
     votes_down: int
     pending: tuple[ReviewItem, ...]
     notes: tuple[str, ...] = ()  # parts that could not be gathered, said plainly
+    sources_added: tuple[Source, ...] = ()  # moderator-added sources (/sources add) in the period
 
 
 async def build_digest(
@@ -125,6 +127,7 @@ async def build_digest(
         votes_down=int(stats.get("votes_down", 0)),
         pending=tuple(pending),
         notes=tuple(notes),
+        sources_added=tuple(await store.sources_added_since(since, guild_id=guild_id)),
     )
 
 
@@ -219,6 +222,9 @@ def _lines(d: Digest, cite: Callable[[str], str]) -> list[str]:
     more = "+" if len(d.pending) > MAX_REVIEWS_LISTED else ""
     lines.append(f"__Waiting for review__: {min(len(d.pending), MAX_REVIEWS_LISTED)}{more}")
     lines += [_review_line(r) for r in d.pending[:MAX_REVIEWS_LISTED]]
+    if d.sources_added:
+        lines.append(f"__Sources added by moderators__: {len(d.sources_added)}")
+        lines += [f"• `{s.id}` {s.cite_title} ({', '.join(s.themes)})" for s in d.sources_added]
     return lines + [f"_{n}_" for n in d.notes]
 
 

@@ -7,8 +7,10 @@ segmenter.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from typing import Any
 
 CJK_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _CJK_RUN = re.compile(f"[{CJK_CLASS}]+")
@@ -67,16 +69,39 @@ def cjk_count(text: str) -> int:
     return sum(len(m.group()) for m in _CJK_RUN.finditer(text))
 
 
+# languages with vetted paragraphs or cue tables; the identifier only chooses among these
+LANGUAGES = ("en", "es", "de", "fr", "pt", "it", "ja", "zh", "ko", "ru", "ar", "hi", "vi")
+MIN_CONFIDENCE = 0.8  # below this (short or mixed posts) the post's language is left open
+MIN_LETTERS = 12
+
+
 def detect_language(text: str) -> str | None:
-    """A code for scripts we can tell apart without a model (zh, ja, ko); None means "whatever the post uses"."""
+    """The post's language code when it is not English: zh, ja and ko from their scripts, the others from
+    py3langid (a small n-gram model shipped inside the package) restricted to LANGUAGES. None means English or
+    "not sure", and then the reply uses English (offline) or the post's language (model)."""
     letters = sum(1 for ch in text if ch.isalpha())
-    if not letters or cjk_count(text) / letters < 0.3:
+    if letters and cjk_count(text) / letters >= 0.3:
+        if _KANA.search(text):
+            return "ja"
+        if _HANGUL.search(text):
+            return "ko"
+        return "zh"
+    if letters < MIN_LETTERS:
         return None
-    if _KANA.search(text):
-        return "ja"
-    if _HANGUL.search(text):
-        return "ko"
-    return "zh"
+    lang, confidence = _identifier().classify(text)
+    if lang == "en" or confidence < MIN_CONFIDENCE:
+        return None
+    return str(lang)
+
+
+@functools.cache
+def _identifier() -> Any:
+    """Loaded on first use (about a second): commands that never look at a post's language do not pay for it."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(LANGUAGES))
+    return identifier
 
 
 LANGUAGE_NAMES = {
@@ -90,4 +115,7 @@ LANGUAGE_NAMES = {
     "pt": "Portuguese",
     "it": "Italian",
     "ru": "Russian",
+    "ar": "Arabic",
+    "hi": "Hindi",
+    "vi": "Vietnamese",
 }
