@@ -184,13 +184,20 @@ async def test_streaming(server):
 
 
 async def test_summary_is_written_by_the_model(server):
+    """The Summarizer against a real server: the model is asked, and what comes back is either a model summary or
+    the extractive one with the reason said plainly. Which one depends on the 135M model, not on the plumbing: on
+    llama-cpp-python (repeat penalty 1.1 by default) it writes schema-valid points, which grounding may then refuse
+    as resting on nothing; on llama.cpp (no repeat penalty by default) at temperature 0 it loops inside one string
+    until the length limit ("The latest news from the latest news ..."), a truncated reply the client refuses."""
     settings = settings_for(server.base_url, max_tokens=400)
     async with LLMClient(settings.llm) as llm:
-        summary = await Summarizer.from_settings(settings, llm).summarize(thread(6), thread_id="t1")
-    # the model answered with a summary; a tiny model's points may not rest on the messages they cite, and then
-    # grounding (bot/summary/grounding.py) shows the extractive summary instead: the plumbing worked either way
-    assert summary.engine == "llm" or "did not rest on the messages" in summary.note, summary
-    assert summary.message_count == 6
+        summarizer = Summarizer.from_settings(settings, llm)
+        summary = await summarizer.summarize(thread(6), thread_id="t1")
+    assert summarizer.calls >= 1 and summary.message_count == 6
+    if summary.engine != "llm":
+        reasons = ("did not rest on the messages", "The model failed")
+        assert summary.engine == "extractive" and any(r in summary.note for r in reasons), summary
+        assert server.name != "llama-cpp-python" or reasons[0] in summary.note, summary  # it answers in schema
 
 
 async def test_two_concurrent_requests(server):
