@@ -7,8 +7,9 @@ import logging
 from typing import TYPE_CHECKING, Any, cast
 
 import discord
+from discord.ext import commands
 
-from bot.discord_bot import report
+from bot.discord_bot import NotModerator, report
 from bot.models import Post
 from bot.summary.exports import is_reply_reference, render_mentions, speech_kind, with_forward
 
@@ -137,6 +138,22 @@ async def reddit_home(bot: CounterpointBot, guild_id: str) -> bool:
     """Reddit items belong to the server that holds discord.mod_channel."""
     channel = await channel_by_id(bot, bot.settings.discord.mod_channel)
     return str(getattr(getattr(channel, "guild", None), "id", "")) == guild_id
+
+
+MOD_PERMS = discord.Permissions(manage_guild=True)  # Discord's default for moderator commands; checked in code too
+
+
+class ModeratorCog(commands.Cog):
+    """A cog whose every command is for moderators: checked in code on each interaction (is_moderator: Manage
+    Server or the configured mod role), not only by Discord's default permissions, which a server can change."""
+
+    def __init__(self, bot: CounterpointBot) -> None:
+        self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        if await is_moderator(interaction):
+            return True
+        raise NotModerator()
 
 
 class BaseView(discord.ui.View):

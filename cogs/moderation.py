@@ -15,11 +15,10 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.counterpoint.feedback import WINDOW_DAYS
-from bot.discord_bot import NotModerator
 from bot.errors import InputError
 from bot.models import utcnow
 
-from .common import NONE, guild_config, is_moderator, reddit_home
+from .common import MOD_PERMS, NONE, ModeratorCog, guild_config, reddit_home
 from .render import review_embed, stats_embed
 from .review import CURSOR, Announcer, ReviewButton, review_view
 
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
     from bot.models import Post
 
 log = logging.getLogger(__name__)
-MOD_PERMS = discord.Permissions(manage_guild=True)
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 REVIEW_POLL_SECONDS = 30.0  # Reddit items reach the queue from another loop: look for new ones this often
 
@@ -37,14 +35,14 @@ def _guild_id(interaction: discord.Interaction[Any]) -> str:
     return str(interaction.guild_id or "")
 
 
-class Moderation(commands.Cog):
+class Moderation(ModeratorCog):
     watch = app_commands.Group(
         name="watch", description="Channels where the bot looks for US-vs-China race framing",
         guild_only=True, default_permissions=MOD_PERMS,
     )  # fmt: skip
 
     def __init__(self, bot: CounterpointBot) -> None:
-        self.bot = bot
+        super().__init__(bot)
         self.announcer = Announcer(bot)
 
     async def cog_load(self) -> None:
@@ -53,11 +51,6 @@ class Moderation(commands.Cog):
     async def cog_unload(self) -> None:
         self.review_tick.cancel()
         await self.announcer.aclose()
-
-    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
-        if await is_moderator(interaction):
-            return True
-        raise NotModerator()
 
     # ---- /watch -----------------------------------------------------------------------------------------------
 

@@ -12,20 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from bot.counterpoint.library_file import parse_moderator_source
-from bot.discord_bot import NotModerator
 from bot.errors import ConfigError, InputError
 
-from .common import NONE, is_moderator
+from .common import MOD_PERMS, NONE, ModeratorCog
 
 if TYPE_CHECKING:
     from bot.discord_bot import CounterpointBot
     from bot.models import Source
 
 log = logging.getLogger(__name__)
-MOD_PERMS = discord.Permissions(manage_guild=True)
 FACT_SEPARATOR = "|"
 MAX_FACTS = 5
 LIST_LIMIT = 1900
@@ -35,19 +32,11 @@ def _split(text: str, sep: str) -> list[str]:
     return [part.strip() for part in text.split(sep) if part.strip()]
 
 
-class Sources(commands.Cog):
+class Sources(ModeratorCog):
     sources = app_commands.Group(
         name="sources", description="The sources the bot may cite in this server",
         guild_only=True, default_permissions=MOD_PERMS,
     )  # fmt: skip
-
-    def __init__(self, bot: CounterpointBot) -> None:
-        self.bot = bot
-
-    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
-        if await is_moderator(interaction):
-            return True
-        raise NotModerator()
 
     @sources.command(name="add")
     @app_commands.describe(

@@ -10,32 +10,20 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
-from bot.discord_bot import NotModerator
 from bot.errors import InputError
 
-from .common import NONE, is_moderator
+from .common import MOD_PERMS, NONE, ModeratorCog
 
 if TYPE_CHECKING:
     from bot.discord_bot import CounterpointBot, RedditHook
 
-MOD_PERMS = discord.Permissions(manage_guild=True)
 
-
-class Subreddits(commands.Cog):
+class Subreddits(ModeratorCog):
     reddit = app_commands.Group(
         name="reddit", description="The subreddits the bot watches",
         guild_only=True, default_permissions=MOD_PERMS,
     )  # fmt: skip
-
-    def __init__(self, bot: CounterpointBot) -> None:
-        self.bot = bot
-
-    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
-        if await is_moderator(interaction):
-            return True
-        raise NotModerator()
 
     def _door(self) -> RedditHook:
         if self.bot.reddit is None:
