@@ -7,6 +7,22 @@ from __future__ import annotations
 
 from bot.store.content import StoredSummary
 from bot.store.schema import MIGRATIONS
-from bot.store.store import Store
+from bot.store.store import Store, register_backend
+
+
+def _sqlite() -> type[Store]:
+    from bot.store.sqlite import SqliteStore
+
+    return SqliteStore
+
+
+def _postgresql() -> type[Store]:
+    from bot.store.pg import PgStore  # needs asyncpg: the `postgres` extra
+
+    return PgStore
+
+
+register_backend("sqlite", _sqlite)
+register_backend("postgresql", _postgresql)
 
 __all__ = ["MIGRATIONS", "Store", "StoredSummary"]

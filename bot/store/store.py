@@ -8,7 +8,7 @@ DSN. `Store.open(path)` picks the backend.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Self
@@ -63,17 +63,23 @@ class Store(
         return store
 
 
-def _backend(path: str | Path) -> type[Store]:
-    # imported here: each backend imports this module, and asyncpg is an optional extra
-    if not is_postgres_dsn(path):
-        from bot.store.sqlite import SqliteStore
+# How each backend class is loaded, registered by the package (bot/store/__init__.py): this module names no backend,
+# so the backends, which subclass Store, are never imported by it (no import circle), and PostgreSQL's asyncpg (an
+# optional extra) loads only for a postgresql:// path.
+_BACKENDS: dict[str, Callable[[], type[Store]]] = {}
 
-        return SqliteStore
+
+def register_backend(kind: str, load: Callable[[], type[Store]]) -> None:
+    _BACKENDS[kind] = load
+
+
+def _backend(path: str | Path) -> type[Store]:
+    if not is_postgres_dsn(path):
+        return _BACKENDS["sqlite"]()
     try:
-        from bot.store.pg import PgStore
+        return _BACKENDS["postgresql"]()
     except ImportError as exc:
         raise ConfigError(
             f"storage.path is a PostgreSQL DSN but {exc.name} is not installed "
             "(pip install 'counterpoint-bot[postgres]')."
         ) from None
-    return PgStore
