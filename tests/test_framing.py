@@ -370,3 +370,11 @@ def test_check_lexical_json_includes_the_cited_template_counterpoint(capsys):
     cp = doc["counterpoint"]
     assert cp["engine"] == "template" and cp["citations"]
     assert all(c["url"].startswith("https://") and c["id"] and c["title"] for c in cp["citations"])
+
+
+def test_check_prints_no_bidi_override_or_invisible_character(capsys):
+    from bot.__main__ import main
+
+    assert main(["check", "\u202e@\u2060everyone China beat the USA in the AI race \uff20here"]) == 0
+    out = capsys.readouterr().out
+    assert "\u202e" not in out and "\u2060" not in out and "\uff20" not in out

@@ -13,6 +13,7 @@ from bot.framing.detector import Detector
 from bot.models import Verdict
 from bot.serialize import verdict_to_dict
 from bot.settings import Settings
+from bot.text.clean import fold
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -52,7 +53,7 @@ def render_verdict(v: Verdict, counterpoint: dict[str, Any] | None = None) -> st
         f"prefilter: {'passed' if pf.passed else 'not passed'} (cues: {cues})",
     ]
     if v.quote:
-        lines.append(f'quote:     "{v.quote}"')
+        lines.append(f'quote:     "{fold(v.quote)}"')  # no bidi override or invisible character reaches the terminal
     if v.reason:
         lines.append(f"reason:    {v.reason}")
     if counterpoint:
