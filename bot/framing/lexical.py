@@ -53,7 +53,8 @@ def prefilter(text: str) -> PrefilterResult:
     fams = families()
     if not hits:
         # no side at all: only "leading the race", "win the war" (a contest noun and a ranking verb) goes on
-        contest, ranking = (fams[n].pick(scan.is_ascii).search(scan.low) for n in ("contest", "scoreboard"))
+        contest = fams["contest"].pick(scan.is_ascii).search(scan.low)
+        ranking = contest and fams["scoreboard"].pick(scan.is_ascii).search(scan.low)  # most posts stop at contest
         if contest and ranking:
             return PrefilterResult(True, (f"contest:{contest.group()}", f"contest:{ranking.group()}"), 0.4)
         return PrefilterResult(False, (), 0.0)
