@@ -43,6 +43,7 @@ from tests.faults.kit import (
     offered,
     post,
     post_in,
+    strings_in,
     verdict_reply,
 )
 
@@ -179,7 +180,7 @@ async def test_the_discord_watcher_never_sends_the_payload(
     replies = [r for r in sent if re.search(rf"/channels/{fake.general}/messages$", r.path)]
     assert len(replies) >= len(rows) // 2, "most attack posts frame and were answered"
     for request in sent:
-        for text in _strings(request.body or {}):
+        for text in strings_in(request.body or {}):
             for row in rows:
                 assert not carries(text, row["payload"]), (style, request.path, row["payload"], text)
 
@@ -190,13 +191,3 @@ async def _all_sent(store: Any, msgs: list[dict[str, Any]]) -> bool:
         if row is None or row["status"] != "sent":
             return False
     return True
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []

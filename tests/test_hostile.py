@@ -42,6 +42,7 @@ from tests.faults.kit import (
     offered,
     post,
     post_in,
+    strings_in,
     verdict_reply,
 )
 
@@ -248,7 +249,7 @@ async def test_the_discord_bot_never_pings_or_links_outside_the_library(
         body = request.body or {}
         if "allowed_mentions" in body or request in creates:
             assert body["allowed_mentions"]["parse"] == [], request.path
-        for text in _strings(body):
+        for text in strings_in(body):
             assert not discord_ping(text), (request.path, text)
             for url in urls_in(text):
                 assert url in library.urls or url.startswith("https://discord.com/channels/"), (request.path, url)
@@ -265,16 +266,6 @@ async def _settled(bot: Any, msgs: list[dict[str, Any]]) -> bool:
         if verdict.frames and (row is None or row["status"] != "sent"):
             return False
     return True
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
 
 
 async def test_forget_author_leaves_no_byte_of_their_text_in_the_database(tmp_path, fake_llm: FakeLLM):

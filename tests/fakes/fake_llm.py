@@ -55,6 +55,14 @@ def _tokens(text: str) -> int:
     return max(1, len(text) // 4) if text else 0
 
 
+async def serve_local(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Serve `app` on 127.0.0.1 at a free port: (the runner to clean up, "http://127.0.0.1:<port>")."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
 class FakeLLM:
     def __init__(self, responder: Responder | None = None, models: list[str] | None = None) -> None:
         self.responder: Responder = responder or _default_responder
@@ -92,12 +100,7 @@ class FakeLLM:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/tokenize", self._tokenize)
         app.router.add_get("/health", self._health)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.root_url = f"http://127.0.0.1:{port}"
+        self._runner, self.root_url = await serve_local(app)
         self.base_url = f"{self.root_url}/v1"
         return self
 

@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.fake_llm import serve_local
+
 KINDS = ("ollama", "ollama-0.4", "vllm", "vllm-0.5.4", "lmstudio", "llama-cpp-python")
 PROSE = "The post frames AI as a race between the US and China."
 
@@ -40,12 +42,7 @@ class ReplayServer:
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_route("*", "/{tail:.*}", self._other)  # /tokenize, /api/chat, anything else
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.root_url = f"http://127.0.0.1:{port}"
+        self._runner, self.root_url = await serve_local(app)
         self.base_url = f"{self.root_url}/v1"
         return self
 

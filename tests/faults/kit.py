@@ -76,3 +76,14 @@ def discord_section(fake: Any, **overrides: Any) -> dict[str, Any]:
         "api_base": fake.api_base, "gateway_url": fake.gateway_url, "mode": "reply",
         "watch_channels": [str(fake.general)], "mod_channel": str(fake.mods), "digest_time": "23:59", **overrides,
     }  # fmt: skip
+
+
+def strings_in(value: Any) -> list[str]:
+    """Every string inside a JSON-like value (a request body, an embed), depth first."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings_in(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings_in(v)]
+    return []

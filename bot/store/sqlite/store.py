@@ -105,11 +105,7 @@ class SqliteStore(Store):
                         await db.execute("COMMIT")
                         self._committed()
                 except BaseException:
-                    # aiosqlite runs calls in FIFO order on its thread, so this ROLLBACK lands before the next
-                    # writer's BEGIN even when we are being cancelled.
-                    if db.in_transaction:
-                        with suppress(sqlite3.Error):
-                            await db.execute("ROLLBACK")
+                    await _roll_back(db)
                     raise
 
     @asynccontextmanager
@@ -130,9 +126,7 @@ class SqliteStore(Store):
                     db._conn.execute("COMMIT")  # WAL + synchronous=NORMAL: an append, no sync (checkpoints apart)
                     self._committed()
                 except BaseException:
-                    if db.in_transaction:
-                        with suppress(sqlite3.Error):
-                            await db.execute("ROLLBACK")
+                    await _roll_back(db)
                     raise
 
     def _committed(self) -> None:
@@ -189,3 +183,11 @@ class SqliteStore(Store):
     async def schema_version(self) -> int:
         async with self._read() as db:
             return await user_version(db.raw)
+
+
+async def _roll_back(db: aiosqlite.Connection) -> None:
+    """Undo a failed write transaction, if one is open. aiosqlite runs calls in FIFO order on its thread, so this
+    ROLLBACK lands before the next writer's BEGIN even when the caller is being cancelled."""
+    if db.in_transaction:
+        with suppress(sqlite3.Error):
+            await db.execute("ROLLBACK")
