@@ -16,9 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.counterpoint.library import Library
-from bot.store.replies import ReplyFeedback
+
+if TYPE_CHECKING:  # the store loads with its first use, not with every command that composes a reply
+    from bot.store.replies import ReplyFeedback
 
 WINDOW_DAYS = 30
 MIN_NEGATIVE = 2

@@ -13,14 +13,16 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential, wait_random
 
 from bot.errors import LLMBadResponse, LLMError, LLMTimeout, LLMUnavailable
 from bot.models import Usage
+
+if TYPE_CHECKING:
+    from tenacity import AsyncRetrying, RetryCallState
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +139,9 @@ def transport_error(exc: httpx.HTTPError, shown_url: str, timeout: httpx.Timeout
 def retry_policy(attempts: int, when: float, initial: float, maximum: float) -> AsyncRetrying:
     """Exponential backoff with jitter on Transient errors, never past the absolute deadline `when`
     (event-loop time). A Retry-After longer than the time left ends the retries at once."""
+    # imported here: a command whose model server is down never retries, and tenacity costs ~10 ms to import
+    from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential, wait_random
+
     # (not wait_exponential_jitter: its arguments changed between tenacity 8 and 9)
     backoff = wait_exponential(multiplier=initial, max=maximum) + wait_random(0, initial)
 

@@ -30,6 +30,8 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 def strip_accents(text: str) -> str:
     """NFKC first (full-width letters become ASCII), then drop combining marks; Hangul is recomposed by NFC."""
+    if text.isascii():  # NFKC, NFD and NFC leave ASCII as it is: the common case costs nothing
+        return text
     text = unicodedata.normalize("NFKC", text)
     decomposed = unicodedata.normalize("NFD", text)
     kept = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
