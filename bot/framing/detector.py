@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from bot.errors import LLMError
 from bot.framing import calibration
-from bot.framing.bundled import framing_items
 from bot.framing.calibration import model_key
 from bot.framing.judge import VERDICT_SCHEMA, FramingPrompt, few_shot_messages, verdict_from_reply
 from bot.framing.lexical import lexical_verdict, prefilter, widen
@@ -48,7 +47,11 @@ class Detector:
         self.calibration = calibration.load() if llm is not None else None
         if self.calibration and self.calibration.model != model:
             self.calibration = None
-        self.examples = few_shot_messages(framing_items()) if self.calibration and self.calibration.few_shot else []
+        self.examples = []
+        if self.calibration and self.calibration.few_shot:  # the bundled set loads only for a model that wants it
+            from bot.framing.bundled import framing_items
+
+            self.examples = few_shot_messages(framing_items())
 
     @classmethod
     def from_settings(

@@ -12,11 +12,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import ConfigError, LLMBadResponse
-from bot.framing.evaluate import Item
 from bot.framing.lexical import side_label
+
+if TYPE_CHECKING:  # the labelled set and its scoring load only when examples are asked for
+    from bot.framing.evaluate import Item
 from bot.models import LABELS, PrefilterResult, Verdict
 
 PROMPT_FILE = "framing.md"

@@ -10,14 +10,16 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import httpx
-from tenacity import AsyncRetrying
 
 from bot.errors import LLMBadResponse, LLMError, LLMTimeout, LLMUnavailable
 from bot.llm.http import Rejected, display_url, model_ids, model_owners, retry_policy, status_error, transport_error
 from bot.settings import LLMSettings
+
+if TYPE_CHECKING:
+    from tenacity import AsyncRetrying
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
