@@ -1,6 +1,6 @@
 """The literal screen in front of the cue regexes (bot/framing/cue_screen.py) changes no result: on every bundled
-text the prefilter, the contest cue and the lexical verdict are the same with it and without it, and wherever a
-family's regex matches, the screen says the family is present."""
+text the prefilter, the contest cue, the evidence and the lexical verdict are the same with it and without it, and
+wherever a family's regex matches, the screen says the family is present."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from bot.framing import cue_screen, cues
 from bot.framing.cue_tables import TABLES
 from bot.framing.cues import Scan, families
+from bot.framing.evidence import score_text
 from bot.framing.lexical import contest_cue, lexical_verdict, prefilter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +55,13 @@ TEXTS = _texts()
 def _results(monkeypatch: pytest.MonkeyPatch, on: bool) -> list[tuple[object, ...]]:
     monkeypatch.setattr(cues, "_SCREEN_ON", on)
     return [
-        (prefilter(text), contest_cue(text), lexical_verdict(text), lexical_verdict(text, parent=parent))
+        (
+            prefilter(text),
+            contest_cue(text),
+            lexical_verdict(text),
+            lexical_verdict(text, parent=parent),
+            score_text(text, parent=parent),  # the evidence's scans are screened too
+        )
         for text, parent in TEXTS
     ]
 

@@ -197,16 +197,19 @@ def families() -> dict[str, Family]:
     return _compiled()[0]
 
 
-# The families the literal screen answers for (bot/framing/cue_screen.py): every other family's regex always runs.
+# The families the prefilter's screen answers for (bot/framing/cue_screen.py). The evidence's other families have
+# an automaton of their own, built on first use: adding their short literals ("ai", "us", "we") to this one would
+# slow down the prefilter's one pass over every post.
 SCREENED = ("gate", "contest_all", "contest", "scoreboard", "us_noun", "cn_noun")
 _SCREEN_ON = True  # tests compare results with the screen and without it; not a setting
 
 
 @cache
-def screen() -> cue_screen.Automaton:
-    """The Aho-Corasick automaton over the screened families' literals, built once per process."""
+def screen(everything: bool = False) -> cue_screen.Automaton:
+    """The Aho-Corasick automaton over the literals of the prefilter's families (or of every family), built once
+    per process."""
     letters = frozenset(chr(c) for first, last in _LETTER_RANGES for c in range(ord(first), ord(last) + 1))
-    return cue_screen.Automaton(_compiled()[1], SCREENED, letters)
+    return cue_screen.Automaton(_compiled()[1], tuple(TABLES) if everything else SCREENED, letters)
 
 
 # Case-sensitive acronyms, matched on the un-folded text. Each branch starts with its capital letter and checks
@@ -248,7 +251,8 @@ class Scan:
     low: str
     is_ascii: bool
     acronyms: list[tuple[str, int, int]] = field(default_factory=list)  # (side, start, end)
-    _present: int | None = field(default=None, repr=False, compare=False)  # the screen's answer, once asked
+    _present: int | None = field(default=None, repr=False, compare=False)  # the screens' answers, once asked
+    _present_all: int | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, text: str, *, keep_lines: bool = False) -> Scan:
@@ -261,7 +265,15 @@ class Scan:
         if not _SCREEN_ON:
             return True
         automaton = screen()
-        if self._present is None:
-            self._present = automaton.present(self.low, self.is_ascii)
         bit = automaton.bits.get(family)
-        return bit is None or bool(self._present & bit)
+        if bit is not None:
+            if self._present is None:
+                self._present = automaton.present(self.low, self.is_ascii)
+            return bool(self._present & bit)
+        automaton = screen(everything=True)
+        bit = automaton.bits.get(family)
+        if bit is None:
+            return True
+        if self._present_all is None:
+            self._present_all = automaton.present(self.low, self.is_ascii)
+        return bool(self._present_all & bit)
