@@ -7,9 +7,12 @@ which takes the finished program (a list of ints) and validates it. The cache st
 is a JSON read and the C-level validation, a few milliseconds. The result is the very program `re.compile` builds,
 so matching is exactly as before.
 
-The cache file is keyed by a hash of the cue tables, of the modules that turn them into patterns, and of the
-Python version and `_sre`'s code format; it lives in the per-user cache folder. Anything unexpected (no folder,
-a file from another version, a corrupt file, a different `_sre`) falls back to `re.compile`, silently.
+The same file keeps the cue screen's literals (bot/framing/cue_screen.py), which also come from parsing every
+fragment (about 60 ms): format 2 stores {"programs": ..., "extra": ...}, and the format number is part of the key, so
+a file of the first format is never read as the second. The cache file is keyed by a hash of the cue tables, of the
+modules that turn them into patterns and screens, and of the Python version and `_sre`'s code format; it lives in
+the per-user cache folder. Anything unexpected (no folder, a file from another version, a corrupt file, a
+different `_sre`) falls back to `re.compile` (and the screen to parsing again), silently.
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@ prefixes are merged into a trie: Python's `re` tries alternatives one by one, so
 case. Languages: en, zh (simplified and traditional), ja, es, fr, de, pt, nl, and (bot/framing/cue_tables_world.py)
 ar, ru, ko, hi, vi. Table entries go through the same normalisation as the text, so a Russian entry meets Russian
 text in the same half-Latin form that the look-alike mapping gives it.
+
+Even a trie costs `re` a step at every character of every post, and most posts match nothing. So each `Scan` asks a
+literal screen first (`Scan.may`, bot/framing/cue_screen.py): one Aho-Corasick pass over `low` tells which families'
+necessary literals occur at all, and a family whose literals are absent is not scanned. The regexes still decide
+every match; the screen only skips scans that would find nothing.
 """
 
 from __future__ import annotations

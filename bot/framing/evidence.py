@@ -7,6 +7,7 @@ countries around one verb. Text-level features add explicit frame phrases, metap
 two capitals or "the two superpowers", and the contexts that make a contest word mean something else (a rejected
 or dismissed frame, companies only, firms of one country, technical or security talk). The weights come from
 bot/data/framing_weights.json, fitted by bot/framing/fit.py; the best window is the one they score highest.
+A family's regex runs only when the literal screen finds its literals in the text (`Scan.may`).
 """
 
 from __future__ import annotations

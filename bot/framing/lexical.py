@@ -4,6 +4,9 @@ Both are pure functions of the text (and of the parent post, when there is one).
 posts deserve a model call; the lexical engine gives the verdict when no model is reachable. It weighs named
 features (a side of the US/China axis, a contest, grammar that ties them together, metaphors, rejections) with
 weights fitted on the bundled labelled set (bot/framing/fit.py), and would rather stay quiet than be wrong.
+
+Every cue regex here runs only when the literal screen says its family can match (`Scan.may`, see
+bot/framing/cue_screen.py): most posts name no side, and the screen lets them skip the side and contest scans.
 """
 
 from __future__ import annotations
