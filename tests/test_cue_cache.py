@@ -56,3 +56,24 @@ def test_without_a_folder_it_compiles(tmp_path: Path):
     calls: list[int] = []
     compiled = cue_cache.cached("k4", None, counting_build(calls))
     assert calls == [1] and compiled["gate"][1].search("中美ai竞赛")
+
+
+def test_the_screen_literals_are_cached_with_the_programs(tmp_path: Path):
+    calls: list[int] = []
+    extras: list[int] = []
+
+    def extra() -> dict[str, list[list[object]] | None]:
+        extras.append(1)
+        return {"contest": [["war", True, True]], "ai": None}
+
+    first = cue_cache.load("k5", tmp_path, counting_build(calls), extra)
+    second = cue_cache.load("k5", tmp_path, counting_build(calls), extra)
+    assert calls == [1] and extras == [1]
+    assert first[1] == second[1] == {"contest": [["war", True, True]], "ai": None}
+    assert second[0]["gate"][0].search("the ai race with china")
+
+
+def test_the_format_is_part_of_the_key(monkeypatch):
+    before = cue_cache.key_of("tables")
+    monkeypatch.setattr(cue_cache, "FORMAT", cue_cache.FORMAT + 1)
+    assert cue_cache.key_of("tables") != before

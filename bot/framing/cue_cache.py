@@ -7,9 +7,12 @@ which takes the finished program (a list of ints) and validates it. The cache st
 is a JSON read and the C-level validation, a few milliseconds. The result is the very program `re.compile` builds,
 so matching is exactly as before.
 
-The cache file is keyed by a hash of the cue tables, of the modules that turn them into patterns, and of the
-Python version and `_sre`'s code format; it lives in the per-user cache folder. Anything unexpected (no folder,
-a file from another version, a corrupt file, a different `_sre`) falls back to `re.compile`, silently.
+The same file keeps the cue screen's literals (bot/framing/cue_screen.py), which also come from parsing every
+fragment (about 60 ms): format 2 stores {"programs": ..., "extra": ...}, and the format number is part of the key, so
+a file of the first format is never read as the second. The cache file is keyed by a hash of the cue tables, of the
+modules that turn them into patterns and screens, and of the Python version and `_sre`'s code format; it lives in
+the per-user cache folder. Anything unexpected (no folder, a file from another version, a corrupt file, a
+different `_sre`) falls back to `re.compile` (and the screen to parsing again), silently.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 KEEP = 4  # cache files kept
+FORMAT = 2  # 2: {"programs": ..., "extra": ...}, the programs and data computed with them (the cue screen)
 Compiled = dict[str, tuple[re.Pattern[str], re.Pattern[str]]]
 Sources = dict[str, tuple[str, str]]
 
@@ -42,7 +46,7 @@ except (ImportError, AttributeError):
 
 
 def key_of(*parts: object) -> str:
-    h = hashlib.sha256(_FORMAT.encode())
+    h = hashlib.sha256(f"{FORMAT}|{_FORMAT}".encode())
     for part in parts:
         h.update(repr(part).encode())
     return h.hexdigest()[:24]
@@ -68,30 +72,37 @@ def _load(program: list[Any]) -> re.Pattern[str]:
 
 def cached(key: str, folder: Path | None, build: Callable[[], Sources]) -> Compiled:
     """The compiled (ascii, full) pattern pair of every family, from the cache when it holds `key`."""
+    return load(key, folder, build, lambda: None)[0]
+
+
+def load(key: str, folder: Path | None, build: Callable[[], Sources], extra: Callable[[], Any]) -> tuple[Compiled, Any]:
+    """The compiled pattern pairs, and the JSON data `extra` computes, both from the cache when it holds `key`."""
     path = folder / f"cues-{key}.json" if folder is not None and _sre is not None else None
     if path is not None:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return {name: (_load(a), _load(f)) for name, (a, f) in data.items()}
+            compiled = {name: (_load(a), _load(f)) for name, (a, f) in data["programs"].items()}
+            return compiled, data["extra"]
         except FileNotFoundError:
             pass
-        except (OSError, ValueError, TypeError, RuntimeError) as exc:  # RuntimeError: _sre rejected the program
+        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:  # RuntimeError: _sre said no
             log.debug("cue cache %s unusable (%s); compiling", path, exc)
     sources = build()
     if path is None:
-        return {name: (re.compile(a), re.compile(f)) for name, (a, f) in sources.items()}
+        return {name: (re.compile(a), re.compile(f)) for name, (a, f) in sources.items()}, extra()
     programs = {name: (_program(a), _program(f)) for name, (a, f) in sources.items()}
-    _write(path, programs)
-    return {name: (_load(a), _load(f)) for name, (a, f) in programs.items()}
+    data = {"programs": programs, "extra": extra()}
+    _write(path, data)
+    return {name: (_load(a), _load(f)) for name, (a, f) in programs.items()}, data["extra"]
 
 
-def _write(path: Path, programs: dict[str, tuple[list[Any], list[Any]]]) -> None:
+def _write(path: Path, data: dict[str, Any]) -> None:
     """Atomically: two processes starting together each write a whole file, and the last rename wins."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cues-", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(programs, fh, separators=(",", ":"))
+            json.dump(data, fh, separators=(",", ":"))
         os.replace(tmp, path)
         # keep the newest few: older tables, or another Python sharing the folder (which would rebuild its own)
         for old in sorted(path.parent.glob("cues-*.json"), key=lambda f: f.stat().st_mtime)[:-KEEP]:

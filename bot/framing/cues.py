@@ -10,6 +10,11 @@ prefixes are merged into a trie: Python's `re` tries alternatives one by one, so
 case. Languages: en, zh (simplified and traditional), ja, es, fr, de, pt, nl, and (bot/framing/cue_tables_world.py)
 ar, ru, ko, hi, vi. Table entries go through the same normalisation as the text, so a Russian entry meets Russian
 text in the same half-Latin form that the look-alike mapping gives it.
+
+Even a trie costs `re` a step at every character of every post, and most posts match nothing. So each `Scan` asks a
+literal screen first (`Scan.may`, bot/framing/cue_screen.py): one Aho-Corasick pass over `low` tells which families'
+necessary literals occur at all, and a family whose literals are absent is not scanned. The regexes still decide
+every match; the screen only skips scans that would find nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from bot.framing import cue_cache
+from bot.framing import cue_cache, cue_screen
 from bot.framing.cue_tables import TABLES
 
 # --- normalisation -----------------------------------------------------------------------------------------------
@@ -55,7 +60,15 @@ def normalize(text: str, *, keep_lines: bool = False) -> str:
 # --- trie compilation --------------------------------------------------------------------------------------------
 # What counts as "inside a word" for word-bounded cues (text is lower-cased): Latin with Vietnamese letters,
 # Cyrillic and Devanagari (whose vowel signs sit inside words: "चीन" must not match inside "प्राचीन").
-LETTER = "a-z0-9\u00c0-\u024f\u1e00-\u1eff\u0400-\u04ff\u0900-\u097f"
+_LETTER_RANGES = (
+    ("a", "z"),
+    ("0", "9"),
+    ("\u00c0", "\u024f"),
+    ("\u1e00", "\u1eff"),
+    ("\u0400", "\u04ff"),
+    ("\u0900", "\u097f"),
+)
+LETTER = "".join(f"{first}-{last}" for first, last in _LETTER_RANGES)
 _META = set(".^$*+?{}[]\\|()")
 
 
@@ -156,15 +169,52 @@ def _all_sources() -> dict[str, tuple[str, str]]:
     return out
 
 
+def _screen_sources() -> cue_screen.Screen:
+    """Each family's fragments as its compiled pattern has them, with the word guards the pattern puts around them:
+    word entries need a word start and end, `~` entries a word end, CJK literals neither."""
+    members = {name: [name] for name in TABLES} | {"gate": list(GATE_FAMILIES), "contest_all": list(CONTEST_FAMILIES)}
+    groups: dict[str, list[tuple[str, bool, bool]]] = {}
+    for name, parts in members.items():
+        rows = groups.setdefault(name, [])
+        for member in parts:
+            latin, cjk = TABLES[member]
+            for fragment in (_fold(f) for f in latin):
+                infix = fragment.startswith("~")
+                rows.append(((fragment[1:] if infix else fragment).replace(r"\w", f"[{LETTER}]"), not infix, True))
+            rows += [(re.escape(_fold(w)), False, False) for w in cjk]
+    return cue_screen.build(groups)
+
+
 @cache
-def families() -> dict[str, Family]:
-    """Compiled once per process, on first use; the compiled programs are cached on disk across processes
-    (bot/framing/cue_cache.py), keyed by the tables and by this module, which turns them into patterns."""
+def _compiled() -> tuple[dict[str, Family], cue_screen.Screen]:
     from bot.settings import user_cache_dir
 
-    key = cue_cache.key_of(TABLES, GATE_FAMILIES, CONTEST_FAMILIES, Path(__file__).read_bytes())
-    compiled = cue_cache.cached(key, user_cache_dir(), _all_sources)
-    return {name: Family(name, ascii_re, full_re) for name, (ascii_re, full_re) in compiled.items()}
+    key = cue_cache.key_of(
+        TABLES, GATE_FAMILIES, CONTEST_FAMILIES, Path(__file__).read_bytes(), Path(cue_screen.__file__).read_bytes()
+    )
+    compiled, screen = cue_cache.load(key, user_cache_dir(), _all_sources, _screen_sources)
+    return {name: Family(name, ascii_re, full_re) for name, (ascii_re, full_re) in compiled.items()}, screen
+
+
+def families() -> dict[str, Family]:
+    """Compiled once per process, on first use; the compiled programs are cached on disk across processes
+    (bot/framing/cue_cache.py), keyed by the tables and by the modules that turn them into patterns and screens."""
+    return _compiled()[0]
+
+
+# The families the prefilter's screen answers for (bot/framing/cue_screen.py). The evidence's other families have
+# an automaton of their own, built on first use: adding their short literals ("ai", "us", "we") to this one would
+# slow down the prefilter's one pass over every post.
+SCREENED = ("gate", "contest_all", "contest", "scoreboard", "us_noun", "cn_noun")
+_SCREEN_ON = True  # tests compare results with the screen and without it; not a setting
+
+
+@cache
+def screen(everything: bool = False) -> cue_screen.Automaton:
+    """The Aho-Corasick automaton over the literals of the prefilter's families (or of every family), built once
+    per process."""
+    letters = frozenset(chr(c) for first, last in _LETTER_RANGES for c in range(ord(first), ord(last) + 1))
+    return cue_screen.Automaton(_compiled()[1], tuple(TABLES) if everything else SCREENED, letters)
 
 
 # Case-sensitive acronyms, matched on the un-folded text. Each branch starts with its capital letter and checks
@@ -206,9 +256,29 @@ class Scan:
     low: str
     is_ascii: bool
     acronyms: list[tuple[str, int, int]] = field(default_factory=list)  # (side, start, end)
+    _present: int | None = field(default=None, repr=False, compare=False)  # the screens' answers, once asked
+    _present_all: int | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, text: str, *, keep_lines: bool = False) -> Scan:
         nf = normalize(text[:PREFILTER_CHARS], keep_lines=keep_lines)
         acr = [(ACRONYM_SIDE.get(m.group().replace(" ", ""), "us"), m.start(), m.end()) for m in ACRONYMS.finditer(nf)]
         return cls(nf, nf.lower(), nf.isascii(), acr)
+
+    def may(self, family: str) -> bool:
+        """False only when the family's regex cannot match `low` (its literals are absent): then skip the scan."""
+        if not _SCREEN_ON:
+            return True
+        automaton = screen()
+        bit = automaton.bits.get(family)
+        if bit is not None:
+            if self._present is None:
+                self._present = automaton.present(self.low, self.is_ascii)
+            return bool(self._present & bit)
+        automaton = screen(everything=True)
+        bit = automaton.bits.get(family)
+        if bit is None:
+            return True
+        if self._present_all is None:
+            self._present_all = automaton.present(self.low, self.is_ascii)
+        return bool(self._present_all & bit)

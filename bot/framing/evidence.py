@@ -7,6 +7,7 @@ countries around one verb. Text-level features add explicit frame phrases, metap
 two capitals or "the two superpowers", and the contexts that make a contest word mean something else (a rejected
 or dismissed frame, companies only, firms of one country, technical or security talk). The weights come from
 bot/data/framing_weights.json, fitted by bot/framing/fit.py; the best window is the one they score highest.
+A family's regex runs only when the literal screen finds its literals in the text (`Scan.may`).
 """
 
 from __future__ import annotations
@@ -135,7 +136,10 @@ def _text_level(sp: dict[str, list[Span]], low: str) -> dict[str, str]:
 def _spans(text: str) -> tuple[Scan, dict[str, list[Span]]]:
     scan = Scan.of(text, keep_lines=True)
     fams = families()
-    sp = {n: [m.span() for m in fams[n].pick(scan.is_ascii).finditer(scan.low)] for n in FEATURE_FAMILIES}
+    sp = {
+        n: [m.span() for m in fams[n].pick(scan.is_ascii).finditer(scan.low)] if scan.may(n) else []
+        for n in FEATURE_FAMILIES
+    }
     for side, a, b in scan.acronyms:
         sp[{"us": "us_noun", "cn": "cn_noun"}.get(side, "bloc")].append((a, b))
     g.demote_domestic(sp, scan.low)

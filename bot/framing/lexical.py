@@ -4,6 +4,9 @@ Both are pure functions of the text (and of the parent post, when there is one).
 posts deserve a model call; the lexical engine gives the verdict when no model is reachable. It weighs named
 features (a side of the US/China axis, a contest, grammar that ties them together, metaphors, rejections) with
 weights fitted on the bundled labelled set (bot/framing/fit.py), and would rather stay quiet than be wrong.
+
+Every cue regex here runs only when the literal screen says its family can match (`Scan.may`, see
+bot/framing/cue_screen.py): most posts name no side, and the screen lets them skip the side and contest scans.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ def _gate_hits(scan: Scan) -> dict[str, str]:
     """First matched word per side family, from one scan of the combined gate regex."""
     fams = families()
     hits: dict[str, str] = {}
-    for m in fams["gate"].pick(scan.is_ascii).finditer(scan.low):
+    for m in fams["gate"].pick(scan.is_ascii).finditer(scan.low) if scan.may("gate") else ():
         word = m.group()
         for name in SIDE_OF:
             if name not in hits and fams[name].pick(scan.is_ascii).fullmatch(word):
@@ -53,8 +56,8 @@ def prefilter(text: str) -> PrefilterResult:
     fams = families()
     if not hits:
         # no side at all: only "leading the race", "win the war" (a contest noun and a ranking verb) goes on
-        contest = fams["contest"].pick(scan.is_ascii).search(scan.low)
-        ranking = contest and fams["scoreboard"].pick(scan.is_ascii).search(scan.low)  # most posts stop at contest
+        contest = scan.may("contest") and fams["contest"].pick(scan.is_ascii).search(scan.low)
+        ranking = contest and scan.may("scoreboard") and fams["scoreboard"].pick(scan.is_ascii).search(scan.low)
         if contest and ranking:
             return PrefilterResult(True, (f"contest:{contest.group()}", f"contest:{ranking.group()}"), 0.4)
         return PrefilterResult(False, (), 0.0)
@@ -66,7 +69,7 @@ def prefilter(text: str) -> PrefilterResult:
     if not passed and (us or cn) and _actor(scan):
         passed = True
         cues.append("country-as-actor")
-    contest = fams["contest_all"].pick(scan.is_ascii).search(scan.low)
+    contest = scan.may("contest_all") and fams["contest_all"].pick(scan.is_ascii).search(scan.low)
     if contest:
         cues.append(f"contest:{contest.group()}")
         passed = True  # any side cue (hits is non-empty) plus a contest word
@@ -86,7 +89,7 @@ def _actor(scan: Scan) -> bool:
     """A country named as an actor, not as a place ("in China") or a firm's home ("China's Baidu")."""
     fams = families()
     for name in ("us_noun", "cn_noun"):
-        for m in fams[name].pick(scan.is_ascii).finditer(scan.low):
+        for m in fams[name].pick(scan.is_ascii).finditer(scan.low) if scan.may(name) else ():
             if not LOCATIVE.search(scan.low, max(0, m.start() - 12), m.start()) and not scan.low.startswith(
                 "'s", m.end()
             ):
@@ -108,7 +111,7 @@ def widen(pf: PrefilterResult, text: str, parent: str | None) -> PrefilterResult
 def contest_cue(text: str) -> str | None:
     """The first contest word of a text, if any (for replies whose countries are in the parent)."""
     scan = Scan.of(text)
-    found = families()["contest_all"].pick(scan.is_ascii).search(scan.low)
+    found = scan.may("contest_all") and families()["contest_all"].pick(scan.is_ascii).search(scan.low)
     return found.group() if found else None
 
 
