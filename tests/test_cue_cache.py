@@ -3,6 +3,9 @@ patterns that compiling gives, and a missing, corrupt or foreign cache file only
 
 from __future__ import annotations
 
+import base64
+import json
+from array import array
 from pathlib import Path
 
 from bot.framing import cue_cache
@@ -47,7 +50,12 @@ def test_a_tampered_program_is_rejected_not_run(tmp_path: Path):
     calls: list[int] = []
     cue_cache.cached("k3", tmp_path, counting_build(calls))
     path = tmp_path / "cues-k3.json"
-    path.write_text(path.read_text().replace("[", "[99999,", 3), encoding="utf-8")
+    data = json.loads(path.read_text())
+    pattern, flags, words, *rest = data["programs"]["gate"][0]
+    code = array(cue_cache._WORD, base64.b64decode(words))
+    code[0] = 99999  # not an opcode
+    data["programs"]["gate"][0] = [pattern, flags, base64.b64encode(code.tobytes()).decode(), *rest]
+    path.write_text(json.dumps(data), encoding="utf-8")
     assert cue_cache.cached("k3", tmp_path, counting_build(calls))["gate"][0].search("the ai race with china")
     assert calls == [1, 1]
 

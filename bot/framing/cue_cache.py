@@ -1,22 +1,24 @@
 """The cue regexes' compiled programs, kept on disk so that a new process does not compile them again.
 
-Compiling the ~650 trie-shaped cue patterns costs about a second (much more on a loaded machine), more than the
-rest of `counterpoint check` together. Python's `re` cannot pickle a compiled pattern (pickling keeps only its
-source), but compiling is two steps: parse + code generation in pure Python (`re._compiler`), then `_sre.compile`,
-which takes the finished program (a list of ints) and validates it. The cache stores those programs; loading one
-is a JSON read and the C-level validation, a few milliseconds. The result is the very program `re.compile` builds,
-so matching is exactly as before.
+Compiling the ~650 trie-shaped cue patterns costs about a second (much more on a loaded machine), more than the rest
+of `counterpoint check` together. Python's `re` cannot pickle a compiled pattern (pickling keeps only its source), but
+compiling is two steps: parse + code generation in pure Python (`re._compiler`), then `_sre.compile`, which takes the
+finished program (a list of ints) and validates it. The cache stores those programs, each program's code as the base64
+of its machine words (parsing the same numbers as a JSON list took ~40 ms, the largest part of loading); loading one
+is a JSON read, a base64 decode and the C-level validation, a few milliseconds. The result is the very program
+`re.compile` builds, so matching is exactly as before.
 
-The same file keeps the cue screen's literals (bot/framing/cue_screen.py), which also come from parsing every
-fragment (about 60 ms): format 2 stores {"programs": ..., "extra": ...}, and the format number is part of the key, so
-a file of the first format is never read as the second. The cache file is keyed by a hash of the cue tables, of the
-modules that turn them into patterns and screens, and of the Python version and `_sre`'s code format; it lives in
-the per-user cache folder. Anything unexpected (no folder, a file from another version, a corrupt file, a
-different `_sre`) falls back to `re.compile` (and the screen to parsing again), silently.
+The same file keeps the cue screen's literals (bot/framing/cue_screen.py), which also come from parsing every fragment
+(about 60 ms): the file holds {"programs": ..., "extra": ...}, and the format number is part of the key, so a file of
+an older format is never read as this one. The cache file is keyed by a hash of the cue tables, of the modules that
+turn them into patterns and screens, and of the Python version and `_sre`'s code format; it lives in the per-user
+cache folder. Anything unexpected (no folder, a file from another version, a corrupt file, a different `_sre`) falls
+back to `re.compile` (and the screen to parsing again), silently.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -24,6 +26,7 @@ import os
 import re
 import sys
 import tempfile
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +34,9 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 KEEP = 4  # cache files kept
-FORMAT = 2  # 2: {"programs": ..., "extra": ...}, the programs and data computed with them (the cue screen)
+# 2: {"programs": ..., "extra": ...}, the programs and data computed with them (the cue screen); 3: each program's
+# code as base64 of its machine words instead of a JSON list of ints (the 2 MB of numbers took ~40 ms to parse)
+FORMAT = 3
 Compiled = dict[str, tuple[re.Pattern[str], re.Pattern[str]]]
 Sources = dict[str, tuple[str, str]]
 
@@ -40,7 +45,8 @@ try:  # private, but stable since Python 3.7; without it (another interpreter) t
     from re import _compiler, _parser  # type: ignore[attr-defined]
 
     _FORMAT = f"{sys.version}|{_sre.MAGIC}|{_sre.CODESIZE}"
-except (ImportError, AttributeError):
+    _WORD = next(t for t in "IL" if array(t).itemsize == _sre.CODESIZE)  # an unsigned C int as wide as _sre's code
+except (ImportError, AttributeError, StopIteration):  # StopIteration: no array type as wide as _sre's code
     _sre = None
     _FORMAT = ""
 
@@ -59,11 +65,13 @@ def _program(pattern: str) -> list[Any]:
     indexgroup: list[str | None] = [None] * p.state.groups
     for k, i in groupindex.items():
         indexgroup[i] = k
-    return [pattern, p.state.flags, list(code), p.state.groups - 1, groupindex, indexgroup]
+    words = base64.b64encode(array(_WORD, code).tobytes()).decode("ascii")
+    return [pattern, p.state.flags, words, p.state.groups - 1, groupindex, indexgroup]
 
 
 def _load(program: list[Any]) -> re.Pattern[str]:
-    pattern, flags, code, groups, groupindex, indexgroup = program
+    pattern, flags, words, groups, groupindex, indexgroup = program
+    code = array(_WORD, base64.b64decode(words, validate=True)).tolist()  # ValueError on a bad length or letter
     compiled = _sre.compile(pattern, flags, code, groups, groupindex, tuple(indexgroup))
     if not isinstance(compiled, re.Pattern) or compiled.pattern != pattern:
         raise ValueError("not the cached pattern")
