@@ -30,12 +30,14 @@ from bot.framing.detector import Detector
 from bot.llm import embedded as localmodel
 from bot.llm.client import LLMClient, forget_json_modes
 from bot.settings import Settings, load_settings
+from bot.summary.exports import load_export
 from bot.summary.summarizer import Summarizer
-from tests.fakes.summary_kit import thread
 
 pytestmark = [pytest.mark.realmodel, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(600)]
 
 POST = "The AI arms race with China will decide who rules the world."
+# five real messages from a Discord export (mlomb/chat-analytics test sample, tests/data/real/PROVENANCE.md)
+REAL_THREAD = Path(__file__).parent / "data" / "real" / "discord_dce" / "chatanalytics_SV_5A_5M.json"
 
 
 @dataclass
@@ -184,20 +186,22 @@ async def test_streaming(server):
 
 
 async def test_summary_is_written_by_the_model(server):
-    """The Summarizer against a real server: the model is asked, and what comes back is either a model summary or
-    the extractive one with the reason said plainly. Which one depends on the 135M model, not on the plumbing: on
-    llama-cpp-python (repeat penalty 1.1 by default) it writes schema-valid points, which grounding may then refuse
-    as resting on nothing; on llama.cpp (no repeat penalty by default) at temperature 0 it loops inside one string
-    until the length limit ("The latest news from the latest news ..."), a truncated reply the client refuses."""
+    """The Summarizer against a real server, on a real export (tests/data/real/PROVENANCE.md): the 135M model writes
+    the summary, and grounding keeps it. What made that possible is the request's schema: the grammar lets an item
+    cite only the refs the request showed (an enum), so the model no longer makes up numbers that cite nothing
+    (before: every point dropped as uncited on llama-cpp-python; on llama.cpp the reply looped in one string until
+    the length limit, now bounded by maxLength and the per-section item caps)."""
+    _, posts = load_export(REAL_THREAD)
     settings = settings_for(server.base_url, max_tokens=400)
+    started = time.monotonic()
     async with LLMClient(settings.llm) as llm:
         summarizer = Summarizer.from_settings(settings, llm)
-        summary = await summarizer.summarize(thread(6), thread_id="t1")
-    assert summarizer.calls >= 1 and summary.message_count == 6
-    if summary.engine != "llm":
-        reasons = ("did not rest on the messages", "The model failed")
-        assert summary.engine == "extractive" and any(r in summary.note for r in reasons), summary
-        assert server.name != "llama-cpp-python" or reasons[0] in summary.note, summary  # it answers in schema
+        summary = await summarizer.summarize(posts, thread_id="t1")
+    print(f"\n{server.name}: summary in {time.monotonic() - started:.1f} s, {summarizer.calls} call(s)")
+    assert summary.engine == "llm", summary
+    assert summary.message_count == len(posts) and summary.points
+    ids = {p.post_id for p in posts}
+    assert any(set(item.source_ids) <= ids and item.source_ids for item in summary.points), summary
 
 
 async def test_two_concurrent_requests(server):

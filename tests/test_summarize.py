@@ -92,9 +92,10 @@ async def test_map_reduce_chunks_fit_and_cover_every_message_once(fake_llm):
     assert sorted(seen) == sorted(p.post_id for p in posts)  # each message in exactly one chunk
     sent = [user_text(b).split("\n")[1:-1] for b in maps]  # the lines between <posts> and </posts>
     assert all(sum(estimate_tokens(line) + 1 for line in lines) <= 600 for lines in sent)
-    # the budgeter sizes lines with the widest refs, so it never under-counts
+    # the budgeter sizes lines with the widest refs, so it never under-counts; each ref is in the schema's id enum too
+    enum = estimate_tokens('"9999", ')
     line_cost = {
-        p.post_id: estimate_tokens(format_post(p, "9999", "earlier" if p.parent_id else None)) + 1 for p in posts
+        p.post_id: estimate_tokens(format_post(p, "9999", "earlier" if p.parent_id else None)) + 1 + enum for p in posts
     }
     # greedy: a chunk was closed only because the next message did not fit
     order = [post_ids_in_posts_block(b) for b in sorted(maps, key=lambda b: int(post_ids_in_posts_block(b)[0]))]

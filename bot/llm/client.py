@@ -77,7 +77,13 @@ class JsonModel(Protocol):
     """What the core (detector, composer, summarizer) needs of LLMClient: one JSON reply, and whether it answers."""
 
     async def chat_json(
-        self, messages: list[dict[str, str]], schema: dict[str, Any], *, name: str = ..., max_tokens: int | None = ...
+        self,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any],
+        *,
+        name: str = ...,
+        max_tokens: int | None = ...,
+        accept: dict[str, Any] | None = ...,
     ) -> Any: ...
 
     async def available(self) -> bool: ...
@@ -171,19 +177,23 @@ class LLMClient:
         name: str = "reply",
         max_tokens: int | None = None,
         deadline: float | None = None,
+        accept: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """A reply validated against `schema`; one repair turn if it does not validate, then LLMBadResponse.
-        The deadline covers the format fallbacks and the repair."""
+        """A reply validated against `accept` (default: `schema`, which is what the server's grammar gets); one repair
+        turn if it does not validate, then LLMBadResponse. A looser `accept` keeps a reply that a server without a
+        grammar wrote slightly outside `schema` (the caller drops the parts it cannot use). The deadline covers the
+        format fallbacks and the repair."""
         budget = self._t.budget(deadline)
+        check = schema if accept is None else accept
         messages = with_system_note(messages, schema_instruction(schema))
         raw, mode = await self._first_accepted(messages, schema, name, max_tokens, budget)
-        value, problem = parse_reply(raw, schema)
+        value, problem = parse_reply(raw, check)
         if value is not None:
             return value
         log.info("model reply breaks the %r schema (%s); asking once for a repair", name, problem)
         repair = repair_messages(messages, raw, problem)
         raw = await self._ask(repair, mode, schema=schema, name=name, max_tokens=max_tokens, budget=budget)
-        value, problem = parse_reply(raw, schema)
+        value, problem = parse_reply(raw, check)
         if value is not None:
             return value
         raise LLMBadResponse(f"model reply does not follow the {name!r} schema, even after one repair: {problem}")

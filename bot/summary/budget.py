@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from bot.errors import ConfigError, LLMError
 from bot.models import Post
 from bot.settings import LLMSettings, SummarizeSettings
-from bot.summary.format import MAX_POST_CHARS, SUMMARY_SCHEMA, WideRefs, format_post, posts_block
+from bot.summary.format import MAX_POST_CHARS, WideRefs, format_post, posts_block, summary_schema
 from bot.text.limits import estimate_tokens
 
 if TYPE_CHECKING:
@@ -67,7 +67,8 @@ class Budgeter:
     def _compute(self) -> Budget:
         llm_cfg, cfg = self._model, self._config
         out = min(max(llm_cfg.max_tokens, SUMMARY_OUT_TOKENS), llm_cfg.context_tokens // 4)
-        schema = self.tokens(json.dumps(SUMMARY_SCHEMA))  # the client adds the schema to the system prompt
+        # the client adds the schema to the system prompt; each shown ref adds to its id enums (see ref_cost)
+        schema = self.tokens(json.dumps(summary_schema([])))
         overhead = max(map(self.tokens, self._prompts)) + schema + WRAPPER_TOKENS
         derived = llm_cfg.context_tokens - out - overhead
         chunk = min(cfg.chunk_tokens, derived) if cfg.chunk_tokens else derived
@@ -92,6 +93,10 @@ class Budgeter:
         self._ratio = min(max(real / estimated * MARGIN, 0.25), 4.0) if real and estimated else 1.0
         self._budget = None
 
+    def ref_cost(self) -> int:
+        """Tokens one shown ref adds to the request's schema: an entry in the id enum."""
+        return self.tokens('"9999", ')
+
     def sizes(self, posts: Sequence[Post], limit: int) -> tuple[list[int], list[int]]:
         """(token cost, characters kept) per post as a prompt line. A line over `limit` tokens is truncated (whole
         characters), never split. Costs are measured with 4-digit refs, so real lines never cost more."""
@@ -107,4 +112,5 @@ class Budgeter:
         return costs, chars
 
     def _line_cost(self, post: Post, keep: int) -> int:
-        return self.tokens(format_post(post, "9999", "earlier" if post.parent_id else None, keep)) + 1
+        line = format_post(post, "9999", "earlier" if post.parent_id else None, keep)
+        return self.tokens(line) + 1 + self.ref_cost()

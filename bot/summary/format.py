@@ -25,6 +25,8 @@ MAX_POST_CHARS = 1200  # one message never dominates a chunk
 MAX_ITEM_CHARS = 400
 MAX_IDS = 8
 
+MAX_CITED = 5  # ids per item, as the prompts ask ("one to five")
+
 _ITEM = {
     "type": "object",
     "properties": {
@@ -33,11 +35,40 @@ _ITEM = {
     },
     "required": ["text", "ids"],
 }
+# what every reply is validated against: loose, so a server without a grammar that cites a ref it was not shown
+# loses that id only (parse_summary), not the whole reply to a repair turn
 SUMMARY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {name: {"type": "array", "maxItems": 12, "items": _ITEM} for name in SECTIONS},
     "required": list(SECTIONS),
 }
+
+
+def summary_schema(refs: Sequence[str]) -> dict[str, Any]:
+    """The schema a request asks the server's grammar for: every id is one of the refs the request showed (an
+    `enum`), so a constrained sampler can only cite messages that exist, and each section holds no more items than
+    the shown messages can back (a disagreement needs two). Measured with SmolLM2-135M on real threads (README):
+    with free-form ids it cited numbers it made up and grounding dropped every point."""
+    n = max(len(refs), 1)
+    caps = {name: min(LIMITS[name], n // 2 if name == "disagreements" else n) for name in SECTIONS}
+    ids = {"type": "string", "enum": list(refs)} if refs else {"type": "string"}
+    item = {
+        "type": "object",
+        "properties": {
+            "text": {"type": "string", "maxLength": 300},
+            "ids": {"type": "array", "minItems": 1, "maxItems": MAX_CITED, "items": ids},
+        },
+        "required": ["text", "ids"],
+    }
+    return {  # the item is defined once: the enum of refs costs prompt tokens (the client shows the schema)
+        "type": "object",
+        "properties": {
+            name: {"type": "array", "maxItems": caps[name], "items": {"$ref": "#/$defs/item"}} for name in SECTIONS
+        },
+        "required": list(SECTIONS),
+        "$defs": {"item": item},
+    }
+
 
 _SPACE = re.compile(r"\s+")
 _TAG = re.compile(r"</?\s*(posts|partials|summary)\b", re.IGNORECASE)
@@ -67,6 +98,10 @@ class Refs:
 
     def resolve(self, ref: str) -> str | None:
         return self._ids.get(ref)
+
+    def shown(self) -> list[str]:
+        """Every ref handed out so far, in order: what a reply may cite."""
+        return list(self._ids)
 
 
 class WideRefs(Refs):

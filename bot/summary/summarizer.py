@@ -23,6 +23,7 @@ from bot.models import Post, Summary
 from bot.settings import LLMSettings, Settings, SummarizeSettings
 from bot.summary.budget import Budget, Budgeter, chunk_ranges
 from bot.summary.format import (
+    SECTIONS,
     SUMMARY_SCHEMA,
     Refs,
     WideRefs,
@@ -32,6 +33,7 @@ from bot.summary.format import (
     parse_summary,
     posts_block,
     render_items,
+    summary_schema,
 )
 from bot.summary.grounding import ground
 
@@ -145,7 +147,7 @@ class Summarizer:
         chunk, count = self.budget().chunk, self.tokens.tokens
         costs, chars = self.tokens.sizes(new, chunk // 2)  # any line fits beside a summary of half the budget
         current = fit_items(prev, chunk // 2, count)
-        steps = math.ceil(sum(costs) / (chunk - count(render_items(current, WideRefs()))))
+        steps = math.ceil(sum(costs) / (chunk - self._items_cost(current)))
         if steps > SEQUENTIAL_UPDATES:
             parts = await self._map(new, thread_id, progress)
             if any(p is None for p in parts):
@@ -155,7 +157,7 @@ class Summarizer:
         start = 0
         while start < len(new):
             current = fit_items(current, chunk // 2, count)
-            room, used, end = chunk - count(render_items(current, WideRefs())), costs[start], start + 1
+            room, used, end = chunk - self._items_cost(current), costs[start], start + 1
             while end < len(new) and used + costs[end] <= room:
                 used, end = used + costs[end], end + 1
             refs = Refs()
@@ -204,7 +206,7 @@ class Summarizer:
         while len(parts) > 1:
             # each part fits half the budget, so any two fit together and every round shrinks the list
             parts = [fit_items(p, chunk // 2, self.tokens.tokens) for p in parts]
-            groups = chunk_ranges([self.tokens.tokens(render_items(p, WideRefs())) + 4 for p in parts], chunk)
+            groups = chunk_ranges([self._items_cost(p) + 4 for p in parts], chunk)
             jobs = [_reduce_job(parts[a:b]) for a, b in groups if b - a > 1]
             results = iter(await self._run_all(jobs, thread_id, "reduce", progress))
             merged: list[Summary] = []
@@ -214,6 +216,11 @@ class Summarizer:
                 merged.append(result or merge(parts[a:b], thread_id=thread_id))
             parts = merged
         return parts[0], failures
+
+    def _items_cost(self, summary: Summary) -> int:
+        """Tokens a summary adds to a request: its compact lines, and its refs in the schema's id enums."""
+        cited = {i for name in SECTIONS for item in getattr(summary, name) for i in item.source_ids}
+        return self.tokens.tokens(render_items(summary, WideRefs())) + self.tokens.ref_cost() * len(cited)
 
     async def _offline(self, posts: list[Post], thread_id: str, note: str) -> Summary:
         # imported here: scikit-learn and SciPy cost ~60 MB and a second of start-up, paid only when an offline
@@ -249,8 +256,13 @@ class Summarizer:
             self.tokens_sent += self.tokens.tokens(self._prompts[kind]) + self.tokens.tokens(data)
             try:
                 async with asyncio.timeout(self._deadline):
+                    # the grammar may cite only the refs this request showed; the reply is checked loosely
                     reply = await self.llm.chat_json(
-                        messages, SUMMARY_SCHEMA, name="summary", max_tokens=self.budget().out
+                        messages,
+                        summary_schema(refs.shown()),
+                        name="summary",
+                        max_tokens=self.budget().out,
+                        accept=SUMMARY_SCHEMA,
                     )
             except (LLMError, TimeoutError) as exc:
                 log.warning("summary %s call failed: %s", kind, exc or type(exc).__name__)
