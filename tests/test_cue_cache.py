@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.framing import cue_cache
 from bot.framing.cues import _all_sources, families
+from bot.text import programs
 
 TEXTS = ("We must beat China in the AI race.", "中美AI竞赛，美国必须赢", "Qwen runs fine on my laptop", "США и Китай")
 
@@ -52,7 +53,7 @@ def test_a_tampered_program_is_rejected_not_run(tmp_path: Path):
     path = tmp_path / "cues-k3.json"
     data = json.loads(path.read_text())
     pattern, flags, words, *rest = data["programs"]["gate"][0]
-    code = array(cue_cache._WORD, base64.b64decode(words))
+    code = array(programs.WORD, base64.b64decode(words))
     code[0] = 99999  # not an opcode
     data["programs"]["gate"][0] = [pattern, flags, base64.b64encode(code.tobytes()).decode(), *rest]
     path.write_text(json.dumps(data), encoding="utf-8")

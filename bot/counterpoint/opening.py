@@ -13,10 +13,10 @@ An honest acknowledgement ("It makes sense to watch who leads in AI closely.") p
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from bot.counterpoint.verify import bad_tone, injected_payloads, leaks_prompt, obeys_injection
+from bot.text import programs
 from bot.text.clean import fold, has_link, has_live_mention, strip_think
 from bot.text.limits import count_words
 from bot.text.normalize import CJK_CLASS, normalize, tokenize
@@ -24,10 +24,10 @@ from bot.text.normalize import CJK_CLASS, normalize, tokenize
 MAX_WORDS = 30
 WORD_RUN = 5  # this many consecutive words shared with the post is copying
 CHAR_RUN = 12  # ... and this many consecutive characters, for scripts written without spaces
-_MARKERS = re.compile(r"\s*[\[【［]\s*\d{1,2}(?:\s*[,，、;-]\s*\d{1,2})*\s*[\]】］]")
-_SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
-_DIGIT = re.compile(r"\d")
-_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]+")
+_MARKERS = programs.compile(r"\s*[\[【［]\s*\d{1,2}(?:\s*[,，、;-]\s*\d{1,2})*\s*[\]】］]")
+_SENTENCE = programs.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
+_DIGIT = programs.compile(r"\d")
+_CAPITALISED = programs.compile(r"\b[A-Z][\w'’-]+")
 # places and peoples an honest acknowledgement may name beside the library's own vocabulary
 PLACES = [
     "IA",
@@ -102,9 +102,9 @@ PLACES = [
     "GPU",
     "GPUs",
 ]
-_NO_SPACE_SCRIPT = re.compile(f"[{CJK_CLASS}\u0e00-\u0e7f]")
+_NO_SPACE_SCRIPT = programs.compile(f"[{CJK_CLASS}\u0e00-\u0e7f]")
 # words that make a sentence about people, the moderators, the bot or a call to action, in the bot's languages
-_MEGAPHONE = re.compile(
+_MEGAPHONE = programs.compile(
     r"(?i)\b(?:mod(?:s|erator\w*|ération|eración|eração)?|admin\w*|bot|counterpoint|owner|staff|server|channel|"
     r"subreddit|everyone|click|visit|join|subscribe|follow|dm|message\s+me|password|token|wallet|crypto\w*|"
     r"bitcoin|scam\w*|fraud\w*|corrupt\w*|liar|lying|lies|traitor\w*|spy|spies|agent|shill\w*|paid|ban\w*|"

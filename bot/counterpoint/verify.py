@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.text import programs
 from bot.text.clean import (
     collapse_whitespace,
     drop_sources_section,
@@ -25,36 +26,36 @@ from bot.text.normalize import normalize, tokenize
 
 MIN_WORDS = 8  # shorter than this is not a counterpoint
 
-_MARKER = re.compile(r"[\[【［]\s*\^?\s*(\d{1,2}(?:\s*(?:[,，、;]|[-–])\s*\d{1,2})*)\s*[\]】］]")
-_ID_MARKER = re.compile(r"\[\s*([A-Za-z][A-Za-z0-9._-]{2,79})\s*\]")
+_MARKER = programs.compile(r"[\[【［]\s*\^?\s*(\d{1,2}(?:\s*(?:[,，、;]|[-–])\s*\d{1,2})*)\s*[\]】］]")
+_ID_MARKER = programs.compile(r"\[\s*([A-Za-z][A-Za-z0-9._-]{2,79})\s*\]")
 
-_INJECTION_CUE = re.compile(
+_INJECTION_CUE = programs.compile(
     r"(?is)\b(?:ignore|disregard|forget|override|bypass)\b.{0,40}?\b(?:instructions?|prompts?|rules|guidelines|"
     r"directions|guardrails)\b|\bsystem\s+prompt\b|\byou\s+are\s+now\b|\bnew\s+instructions?\b|\bjailbreak|"
     r"\bdeveloper\s+mode\b|\bpretend\s+(?:to\s+be|you)\b|\bact\s+as\b|"
     r"(?:忽略|无视|忘记|無視|忘記).{0,12}(?:指令|指示|提示|规则|規則|设定)|系统提示|系統提示"
 )
 _QUOTE_OPEN = "\"“”'‘’«»「」『』"
-_COMMAND = re.compile(
+_COMMAND = programs.compile(
     r"(?i)\b(?P<verb>say|write|reply|respond|answer|output|print|repeat|declare)\b"
     r"(?:\s+(?:with|only|exactly|just|this|that|the\s+words?|back|after\s+me|instead|by\s+saying|in\s+your\s+reply))*"
     rf"\s*[:：-]?\s*(?:[{_QUOTE_OPEN}]\s*(?P<q>[^{_QUOTE_OPEN}\n]{{2,200}}?)\s*[{_QUOTE_OPEN}]"
     r"|(?P<r>[^\n.!?。！？]{2,200}))"
 )
-_ZH_COMMAND = re.compile(
+_ZH_COMMAND = programs.compile(
     rf"(?:说|說|回复|回覆|回答|输出|輸出|写|寫|声明|聲明)\s*[:：]?\s*[{_QUOTE_OPEN}]?(?P<q>[^{_QUOTE_OPEN}\n。！？]{{2,100}})"
 )
 _STRONG_VERBS = frozenset({"reply", "respond", "output", "print", "repeat", "declare"})
-_SELF_TALK = re.compile(
+_SELF_TALK = programs.compile(
     r"(?i)\bsystem\s+prompt\b|\bmy\s+(?:instructions|prompt|rules)\b|\bi\s+(?:was|am|have\s+been)\s+instructed\b|"
     r"\bas\s+an\s+ai(?:\s+language)?\s+model\b|系统提示|我的指令"
 )
-_TONE = re.compile(
+_TONE = programs.compile(
     r"(?i)\b(?:misinformation|disinformation|fake\s+news|propaganda|idiot\w*|stupid\w*|moron\w*|ignorant)\b|"
     r"谣言|虚假信息|假新闻|愚蠢|白痴|无知"
 )
-_PING = re.compile(r"@(?:everyone|here)\b|<@[!&]?\d+>", re.I)
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_PING = programs.compile(r"@(?:everyone|here)\b|<@[!&]?\d+>", re.I)
+_INVISIBLE = programs.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 LEAK_SHINGLE = 10  # this many consecutive words of the system prompt in an answer count as a leak
 OBEY_SHINGLE = 6
 

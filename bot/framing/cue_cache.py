@@ -3,10 +3,10 @@
 Compiling the ~650 trie-shaped cue patterns costs about a second (much more on a loaded machine), more than the rest
 of `counterpoint check` together. Python's `re` cannot pickle a compiled pattern (pickling keeps only its source), but
 compiling is two steps: parse + code generation in pure Python (`re._compiler`), then `_sre.compile`, which takes the
-finished program (a list of ints) and validates it. The cache stores those programs, each program's code as the base64
-of its machine words (parsing the same numbers as a JSON list took ~40 ms, the largest part of loading); loading one
-is a JSON read, a base64 decode and the C-level validation, a few milliseconds. The result is the very program
-`re.compile` builds, so matching is exactly as before.
+finished program (a list of ints) and validates it. The cache stores those programs (bot/text/programs.py: each
+program's code as the base64 of its machine words; parsing the same numbers as a JSON list took ~40 ms, the largest
+part of loading); loading one is a JSON read, a base64 decode and the C-level validation, a few milliseconds. The
+result is the very program `re.compile` builds, so matching is exactly as before.
 
 The same file keeps the cue screen's literals (bot/framing/cue_screen.py), which also come from parsing every fragment
 (about 60 ms): the file holds {"programs": ..., "extra": ...}, and the format number is part of the key, so a file of
@@ -18,18 +18,17 @@ back to `re.compile` (and the screen to parsing again), silently.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
-import os
 import re
-import sys
-import tempfile
-from array import array
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from bot.text.programs import CACHEABLE, CODE_FORMAT, write_json
+from bot.text.programs import load as _load
+from bot.text.programs import program as _program
 
 log = logging.getLogger(__name__)
 
@@ -40,42 +39,12 @@ FORMAT = 3
 Compiled = dict[str, tuple[re.Pattern[str], re.Pattern[str]]]
 Sources = dict[str, tuple[str, str]]
 
-try:  # private, but stable since Python 3.7; without it (another interpreter) the cache is simply not used
-    import _sre
-    from re import _compiler, _parser  # type: ignore[attr-defined]
-
-    _FORMAT = f"{sys.version}|{_sre.MAGIC}|{_sre.CODESIZE}"
-    _WORD = next(t for t in "IL" if array(t).itemsize == _sre.CODESIZE)  # an unsigned C int as wide as _sre's code
-except (ImportError, AttributeError, StopIteration):  # StopIteration: no array type as wide as _sre's code
-    _sre = None
-    _FORMAT = ""
-
 
 def key_of(*parts: object) -> str:
-    h = hashlib.sha256(f"{FORMAT}|{_FORMAT}".encode())
+    h = hashlib.sha256(f"{FORMAT}|{CODE_FORMAT}".encode())
     for part in parts:
         h.update(repr(part).encode())
     return h.hexdigest()[:24]
-
-
-def _program(pattern: str) -> list[Any]:
-    p = _parser.parse(pattern, 0)
-    code = _compiler._code(p, 0)
-    groupindex = dict(p.state.groupdict)
-    indexgroup: list[str | None] = [None] * p.state.groups
-    for k, i in groupindex.items():
-        indexgroup[i] = k
-    words = base64.b64encode(array(_WORD, code).tobytes()).decode("ascii")
-    return [pattern, p.state.flags, words, p.state.groups - 1, groupindex, indexgroup]
-
-
-def _load(program: list[Any]) -> re.Pattern[str]:
-    pattern, flags, words, groups, groupindex, indexgroup = program
-    code = array(_WORD, base64.b64decode(words, validate=True)).tolist()  # ValueError on a bad length or letter
-    compiled = _sre.compile(pattern, flags, code, groups, groupindex, tuple(indexgroup))
-    if not isinstance(compiled, re.Pattern) or compiled.pattern != pattern:
-        raise ValueError("not the cached pattern")
-    return compiled
 
 
 def cached(key: str, folder: Path | None, build: Callable[[], Sources]) -> Compiled:
@@ -85,7 +54,7 @@ def cached(key: str, folder: Path | None, build: Callable[[], Sources]) -> Compi
 
 def load(key: str, folder: Path | None, build: Callable[[], Sources], extra: Callable[[], Any]) -> tuple[Compiled, Any]:
     """The compiled pattern pairs, and the JSON data `extra` computes, both from the cache when it holds `key`."""
-    path = folder / f"cues-{key}.json" if folder is not None and _sre is not None else None
+    path = folder / f"cues-{key}.json" if folder is not None and CACHEABLE else None
     if path is not None:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -100,20 +69,5 @@ def load(key: str, folder: Path | None, build: Callable[[], Sources], extra: Cal
         return {name: (re.compile(a), re.compile(f)) for name, (a, f) in sources.items()}, extra()
     programs = {name: (_program(a), _program(f)) for name, (a, f) in sources.items()}
     data = {"programs": programs, "extra": extra()}
-    _write(path, data)
+    write_json(path, data, keep=KEEP, glob="cues-*.json")
     return {name: (_load(a), _load(f)) for name, (a, f) in programs.items()}, data["extra"]
-
-
-def _write(path: Path, data: dict[str, Any]) -> None:
-    """Atomically: two processes starting together each write a whole file, and the last rename wins."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cues-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, separators=(",", ":"))
-        os.replace(tmp, path)
-        # keep the newest few: older tables, or another Python sharing the folder (which would rebuild its own)
-        for old in sorted(path.parent.glob("cues-*.json"), key=lambda f: f.stat().st_mtime)[:-KEEP]:
-            old.unlink(missing_ok=True)
-    except OSError as exc:
-        log.debug("cue cache not written to %s: %s", path, exc)

@@ -14,50 +14,51 @@ import unicodedata
 from functools import cache
 from importlib import resources
 
+from bot.text import programs
 from bot.text.limits import MAX_CHARS, cap_text
 
 _THINK_TAGS = "think|thinking|reasoning"
-_THINK_BLOCK = re.compile(rf"<({_THINK_TAGS})>.*?</\1>", re.S | re.I)
-_THINK_STRAY_CLOSE = re.compile(rf"\A.*</(?:{_THINK_TAGS})>", re.S | re.I)  # the template opened it in the prompt
-_THINK_UNCLOSED = re.compile(rf"<(?:{_THINK_TAGS})>.*\Z", re.S | re.I)  # cut off mid-thought
+_THINK_BLOCK = programs.compile(rf"<({_THINK_TAGS})>.*?</\1>", re.S | re.I)
+_THINK_STRAY_CLOSE = programs.compile(rf"\A.*</(?:{_THINK_TAGS})>", re.S | re.I)  # the template opened it in the prompt
+_THINK_UNCLOSED = programs.compile(rf"<(?:{_THINK_TAGS})>.*\Z", re.S | re.I)  # cut off mid-thought
 # C0/C1 controls (not tab/newline) and the format characters (zero-width, bidi, soft hyphen, word joiner, BOM) that
 # can hide a ping or a link; U+200B stays: it is how a ping is broken on purpose (see neutralize_mentions)
-_INVISIBLE = re.compile(
+_INVISIBLE = programs.compile(
     "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200c-\u200f"
     "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
 )
 
 # [anchor](url "title") and ![alt](url); the url may hold one level of parentheses (javascript:alert(1))
-_MD_LINK = re.compile(
+_MD_LINK = programs.compile(
     r"(!?)\[([^\[\]\n]{0,300})\]\(\s*<?((?:[^()\s<>]|\([^()\s]*\))*)>?(?:\s+[\"'][^\"'\n]*[\"'])?\s*\)"
 )
-_MD_REF_DEF = re.compile(r"^[ \t]*\[[^\]\n]+\]:[ \t]*\S+.*$", re.M)
+_MD_REF_DEF = programs.compile(r"^[ \t]*\[[^\]\n]+\]:[ \t]*\S+.*$", re.M)
 _STOP = r"[^\s<>()\[\]{}\"'`]"
-_SCHEME_URL = re.compile(rf"(?i)(?<![a-z0-9])[a-z][a-z0-9+.-]{{1,15}}://{_STOP}*|(?<![a-z0-9.])www\.{_STOP}+")
-_SCRIPT_SCHEME = re.compile(r"(?i)(?<![a-z0-9])(?:javascript|vbscript|data|file|blob):[^\s<>\[\]{}\"'`]+")
-_IP = re.compile(rf"(?<![\w.])\d{{1,3}}(?:\.\d{{1,3}}){{3}}(?::\d+)?(?:/{_STOP}*)?(?![\w.])")
-_EMAIL = re.compile(r"(?i)(?<![a-z0-9._%+-])[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24}(?![a-z0-9-])")
+_SCHEME_URL = programs.compile(rf"(?i)(?<![a-z0-9])[a-z][a-z0-9+.-]{{1,15}}://{_STOP}*|(?<![a-z0-9.])www\.{_STOP}+")
+_SCRIPT_SCHEME = programs.compile(r"(?i)(?<![a-z0-9])(?:javascript|vbscript|data|file|blob):[^\s<>\[\]{}\"'`]+")
+_IP = programs.compile(rf"(?<![\w.])\d{{1,3}}(?:\.\d{{1,3}}){{3}}(?::\d+)?(?:/{_STOP}*)?(?![\w.])")
+_EMAIL = programs.compile(r"(?i)(?<![a-z0-9._%+-])[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24}(?![a-z0-9-])")
 # a dotted name: checked against the TLD list in code, so "llama.cpp" and "settings.toml" stay, "evil.sh" goes
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"  # no spaces between words: no label
 _L = rf"[^\W_{_CJK}]"  # a letter or digit that can be part of a domain label
-_DOTTED = re.compile(
+_DOTTED = programs.compile(
     rf"(?<![^\W{_CJK}]|[@.-])(?:{_L}(?:(?:{_L}|-){{0,61}}{_L})?\.)+([^\W\d_{_CJK}]{{2,63}})"
     rf"(?::\d+)?(?:/{_STOP}*)?(?!{_L}|-)"
 )
-_TLD_HINT = re.compile(rf"\.([^\W\d_{_CJK}]{{2,63}})(?![^\W{_CJK}])")  # cheap: is there a ".tld" at all?
-_DIGIT_DOT = re.compile(r"\d\.\d")
-_TOKEN = re.compile(r"\S+")
-_EMPTY_BRACKETS = re.compile(r"\(\s*\)|<\s*>|\[\s*\]|（\s*）")
+_TLD_HINT = programs.compile(rf"\.([^\W\d_{_CJK}]{{2,63}})(?![^\W{_CJK}])")  # cheap: is there a ".tld" at all?
+_DIGIT_DOT = programs.compile(r"\d\.\d")
+_TOKEN = programs.compile(r"\S+")
+_EMPTY_BRACKETS = programs.compile(r"\(\s*\)|<\s*>|\[\s*\]|（\s*）")
 
-_MASS_MENTION = re.compile(r"@(everyone|here)", re.I)
-_USER_MENTION = re.compile(r"<@!?\d+>")
-_ROLE_MENTION = re.compile(r"<@&\d+>")
-_CHANNEL_MENTION = re.compile(r"<#\d+>")
-_REDDIT_USER = re.compile(r"(?i)(?<![a-z0-9_/])/?u/[a-z0-9_-]{3,20}")
-_SUBREDDIT = re.compile(r"(?i)(?<![a-z0-9_/])(/?)r/(?=[a-z0-9_]{2,21})")
+_MASS_MENTION = programs.compile(r"@(everyone|here)", re.I)
+_USER_MENTION = programs.compile(r"<@!?\d+>")
+_ROLE_MENTION = programs.compile(r"<@&\d+>")
+_CHANNEL_MENTION = programs.compile(r"<#\d+>")
+_REDDIT_USER = programs.compile(r"(?i)(?<![a-z0-9_/])/?u/[a-z0-9_-]{3,20}")
+_SUBREDDIT = programs.compile(r"(?i)(?<![a-z0-9_/])(/?)r/(?=[a-z0-9_]{2,21})")
 ZWSP = "\u200b"
 
-_SOURCES_SECTION = re.compile(
+_SOURCES_SECTION = programs.compile(
     r"\n\s*(?:\*\*|__)?\s*(?:sources?|references?|citations?|来源|參考|参考资料|参考文献|出处)\s*(?:\*\*|__)?\s*[:：].*\Z",
     re.S | re.I,
 )

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
+from bot.text import programs
 from bot.text.normalize import CJK_CLASS
 
 MAX_CHARS = 1500  # well under Discord's 2,000-character message, 4,096 embed description and Reddit's 10,000
 DISCORD_LIMIT = 2000
 
-_UNIT = re.compile(f"[{CJK_CLASS}]|[^\\s{CJK_CLASS}]+")
-_CJK_CHAR = re.compile(f"[{CJK_CLASS}]")
-_MARKER_TOKEN = re.compile(r"^(?:\[\d{1,2}\])+[.,;:!?。，；：！？]*$")
-_SENTENCE_END = re.compile(r"[.!?。！？](?:\[\d{1,2}\])*(?=\s|$)")
+_UNIT = programs.compile(f"[{CJK_CLASS}]|[^\\s{CJK_CLASS}]+")
+_CJK_CHAR = programs.compile(f"[{CJK_CLASS}]")
+_MARKER_TOKEN = programs.compile(r"^(?:\[\d{1,2}\])+[.,;:!?。，；：！？]*$")
+_SENTENCE_END = programs.compile(r"[.!?。！？](?:\[\d{1,2}\])*(?=\s|$)")
 
 
 def estimate_tokens(text: str) -> int:

@@ -8,15 +8,16 @@ segmenter.
 from __future__ import annotations
 
 import functools
-import re
 import unicodedata
 from typing import Any
 
+from bot.text import programs
+
 CJK_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
-_CJK_RUN = re.compile(f"[{CJK_CLASS}]+")
-_TOKEN = re.compile(f"[{CJK_CLASS}]+|(?:(?![{CJK_CLASS}])[^\\W_])+")
-_KANA = re.compile("[\u3040-\u30ff]")
-_HANGUL = re.compile("[\uac00-\ud7af]")
+_CJK_RUN = programs.compile(f"[{CJK_CLASS}]+")
+_TOKEN = programs.compile(f"[{CJK_CLASS}]+|(?:(?![{CJK_CLASS}])[^\\W_])+")
+_KANA = programs.compile("[\u3040-\u30ff]")
+_HANGUL = programs.compile("[\uac00-\ud7af]")
 
 # very common words carry no topic; BM25's idf would mostly ignore them, but they also inflate claim similarity
 _STOPWORD_TEXT = """
@@ -242,7 +243,7 @@ _OTHER_LATIN = frozenset(
         "gli",
     ]
 )
-_WORD = re.compile(r"[a-z']+")
+_WORD = programs.compile(r"[a-z']+")
 
 
 def _plainly_english(text: str) -> bool:
