@@ -15,7 +15,9 @@ in one file in the per-user cache folder, keyed by the Python version and `_sre`
 lacks is compiled as usual, and its program is made and added when the process exits (after the command has
 answered). Anything unexpected (no folder, a file from another
 version, a corrupt file, a program `_sre` refuses) falls back to `re.compile`, silently. Patterns built from data
-(a user's words, a table) must not go through it: the file would grow with every new pattern.
+(a user's words, a table) must not go through it: the file would grow with every new pattern. The folder is
+trusted as the per-user settings folder is: `_sre` refuses a malformed program, not a well-formed different one, and
+whoever can write either folder can change what the bot does anyway.
 """
 
 from __future__ import annotations
