@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -256,8 +257,7 @@ class Scan:
     low: str
     is_ascii: bool
     acronyms: list[tuple[str, int, int]] = field(default_factory=list)  # (side, start, end)
-    _present: int | None = field(default=None, repr=False, compare=False)  # the screens' answers, once asked
-    _present_all: int | None = field(default=None, repr=False, compare=False)
+    _present: dict[bool, int] = field(default_factory=dict, repr=False, compare=False)  # each screen's answer
 
     @classmethod
     def of(cls, text: str, *, keep_lines: bool = False) -> Scan:
@@ -266,19 +266,23 @@ class Scan:
         return cls(nf, nf.lower(), nf.isascii(), acr)
 
     def may(self, family: str) -> bool:
-        """False only when the family's regex cannot match `low` (its literals are absent): then skip the scan."""
+        """False only when the family's regex cannot match `low` (its literals are absent): then skip the scan.
+        The prefilter's screen answers first; the one over every family is built and asked only when needed."""
         if not _SCREEN_ON:
             return True
-        automaton = screen()
-        bit = automaton.bits.get(family)
-        if bit is not None:
-            if self._present is None:
-                self._present = automaton.present(self.low, self.is_ascii)
-            return bool(self._present & bit)
-        automaton = screen(everything=True)
-        bit = automaton.bits.get(family)
-        if bit is None:
-            return True
-        if self._present_all is None:
-            self._present_all = automaton.present(self.low, self.is_ascii)
-        return bool(self._present_all & bit)
+        for everything in (False, True):
+            automaton = screen(everything)
+            bit = automaton.bits.get(family)
+            if bit is not None:
+                if everything not in self._present:
+                    self._present[everything] = automaton.present(self.low, self.is_ascii)
+                return bool(self._present[everything] & bit)
+        return True
+
+    def finditer(self, family: str) -> Iterator[re.Match[str]]:
+        """The family's matches in `low`; none without a scan when the screen rules the family out."""
+        return families()[family].pick(self.is_ascii).finditer(self.low) if self.may(family) else iter(())
+
+    def search(self, family: str) -> re.Match[str] | None:
+        """The family's first match in `low`, or None (without a scan when the screen rules the family out)."""
+        return families()[family].pick(self.is_ascii).search(self.low) if self.may(family) else None

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.framing import grammar as g
-from bot.framing.cues import Scan, families
+from bot.framing.cues import Scan
 from bot.framing.weights import Weights, load_weights
 
 Span = tuple[int, int]
@@ -135,11 +135,7 @@ def _text_level(sp: dict[str, list[Span]], low: str) -> dict[str, str]:
 
 def _spans(text: str) -> tuple[Scan, dict[str, list[Span]]]:
     scan = Scan.of(text, keep_lines=True)
-    fams = families()
-    sp = {
-        n: [m.span() for m in fams[n].pick(scan.is_ascii).finditer(scan.low)] if scan.may(n) else []
-        for n in FEATURE_FAMILIES
-    }
+    sp = {n: [m.span() for m in scan.finditer(n)] for n in FEATURE_FAMILIES}
     for side, a, b in scan.acronyms:
         sp[{"us": "us_noun", "cn": "cn_noun"}.get(side, "bloc")].append((a, b))
     g.demote_domestic(sp, scan.low)

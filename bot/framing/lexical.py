@@ -36,7 +36,7 @@ def _gate_hits(scan: Scan) -> dict[str, str]:
     """First matched word per side family, from one scan of the combined gate regex."""
     fams = families()
     hits: dict[str, str] = {}
-    for m in fams["gate"].pick(scan.is_ascii).finditer(scan.low) if scan.may("gate") else ():
+    for m in scan.finditer("gate"):
         word = m.group()
         for name in SIDE_OF:
             if name not in hits and fams[name].pick(scan.is_ascii).fullmatch(word):
@@ -53,11 +53,10 @@ def prefilter(text: str) -> PrefilterResult:
     the race"). Returns the cues it matched, e.g. ("us:america", "contest:race")."""
     scan = Scan.of(text)
     hits = _gate_hits(scan)
-    fams = families()
     if not hits:
         # no side at all: only "leading the race", "win the war" (a contest noun and a ranking verb) goes on
-        contest = scan.may("contest") and fams["contest"].pick(scan.is_ascii).search(scan.low)
-        ranking = contest and scan.may("scoreboard") and fams["scoreboard"].pick(scan.is_ascii).search(scan.low)
+        contest = scan.search("contest")
+        ranking = contest and scan.search("scoreboard")  # most posts stop at contest
         if contest and ranking:
             return PrefilterResult(True, (f"contest:{contest.group()}", f"contest:{ranking.group()}"), 0.4)
         return PrefilterResult(False, (), 0.0)
@@ -69,7 +68,7 @@ def prefilter(text: str) -> PrefilterResult:
     if not passed and (us or cn) and _actor(scan):
         passed = True
         cues.append("country-as-actor")
-    contest = scan.may("contest_all") and fams["contest_all"].pick(scan.is_ascii).search(scan.low)
+    contest = scan.search("contest_all")
     if contest:
         cues.append(f"contest:{contest.group()}")
         passed = True  # any side cue (hits is non-empty) plus a contest word
@@ -87,9 +86,8 @@ def prefilter(text: str) -> PrefilterResult:
 
 def _actor(scan: Scan) -> bool:
     """A country named as an actor, not as a place ("in China") or a firm's home ("China's Baidu")."""
-    fams = families()
     for name in ("us_noun", "cn_noun"):
-        for m in fams[name].pick(scan.is_ascii).finditer(scan.low) if scan.may(name) else ():
+        for m in scan.finditer(name):
             if not LOCATIVE.search(scan.low, max(0, m.start() - 12), m.start()) and not scan.low.startswith(
                 "'s", m.end()
             ):
@@ -110,8 +108,7 @@ def widen(pf: PrefilterResult, text: str, parent: str | None) -> PrefilterResult
 
 def contest_cue(text: str) -> str | None:
     """The first contest word of a text, if any (for replies whose countries are in the parent)."""
-    scan = Scan.of(text)
-    found = scan.may("contest_all") and families()["contest_all"].pick(scan.is_ascii).search(scan.low)
+    found = Scan.of(text).search("contest_all")
     return found.group() if found else None
 
 
