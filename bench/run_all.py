@@ -1,7 +1,7 @@
 """Run every bench and write one table: `.venv/bin/python bench/run_all.py [--quick]`.
 
-Runs bench/framing.py, bench/store.py, bench/summarize.py and bench/pipeline.py, each in its own process (framing
-pins itself to one core; the others must not inherit that), reads the JSON line each prints, and writes
+Runs bench/framing.py, bench/store.py, bench/summarize.py, bench/pipeline.py and bench/startup.py, each in its own
+process (framing pins itself to one core; the others must not inherit that), reads the JSON line each prints, and writes
 bench/results/run-<UTC time>.json (every figure, plus the machine), bench/results/latest.json and
 bench/results/latest.md (the headline table with the machine it ran on). The table is printed too.
 A bench that fails or times out is reported as such; the others still run. --quick shrinks every bench (a smoke run
@@ -31,12 +31,14 @@ FULL: dict[str, list[str]] = {
     "store": ["--posts", "2000"],
     "summarize": [],
     "pipeline": [],
+    "startup": ["--runs", "15"],
 }
 QUICK: dict[str, list[str]] = {
     "framing": ["--posts", "20000", "--runs", "1"],
     "store": ["--posts", "500"],
     "summarize": ["--messages", "1000", "--latency", "0.05"],
     "pipeline": ["--posts", "1000", "--stored", "10000", "--summary-messages", "300", "--runs", "1"],
+    "startup": ["--runs", "3", "--demo-runs", "1"],
 }
 
 
@@ -93,6 +95,7 @@ def _fmt(value: Any, unit: str = "") -> str:
 def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(measure, value, which bench) for the headline table."""
     p, f, s, m = r.get("pipeline", {}), r.get("framing", {}), r.get("store", {}), r.get("summarize", {})
+    st = r.get("startup", {})
     mem = _get(p, "memory") or {}
     stored = mem.get("stored_posts")
     lex, fake = _get(p, "overhead_lexical") or {}, _get(p, "overhead_fake_model") or {}
@@ -120,6 +123,11 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         (f"Summary of a {_fmt(full.get('messages'))}-message thread: model calls; wall (ideal) at "
          f"{_fmt(m.get('latency_s'))} s/call, concurrency {_fmt(m.get('concurrency'))}",
          f"{_fmt(full.get('calls'))}; {_fmt(full.get('wall_s'))} s ({_fmt(full.get('ideal_s'))} s)", "summarize"),
+        ("`counterpoint check` on a framing post / bare imports, model down (medians)",
+         f"{_fmt(st.get('check_ms'))} / {_fmt(st.get('bare_imports_ms'), 'ms')} ({_fmt(st.get('check_over_bare'))}x)",
+         "startup"),
+        ("`counterpoint demo`: wall / peak RSS",
+         f"{_fmt(st.get('demo_wall_s'))} s / {_fmt(st.get('demo_peak_rss_mb'), 'MB')}", "startup"),
         ("Summary: prompt tokens sent (server count)", _fmt(full.get("prompt_tokens_server")), "summarize"),
         (f"Summary update after {_fmt((inc.get('messages') or 0) - (full.get('messages') or 0))} new messages: calls",
          _fmt(inc.get("calls")), "summarize"),
