@@ -219,3 +219,16 @@ def test_progress_draws_a_bar_on_a_terminal_and_sparse_lines_elsewhere():
         p.set(2)
         p.set(300, total=600)  # ninja announces its real total once it starts
     assert "compiling" in term.getvalue() and "\r" in term.getvalue()
+
+
+def test_the_quick_exit_keeps_the_output_and_runs_the_exit_handlers(tmp_path):
+    # entry() ends the process with os._exit after flushing and running the atexit handlers: the whole JSON must
+    # arrive, the log line too, and the program cache (saved by an atexit handler) must be written
+    cache = tmp_path / "cache"
+    done = cli("check", "--json", FRAMING, cwd=tmp_path, XDG_CACHE_HOME=str(cache))
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["verdict"]["label"] == "frames" and doc["counterpoint"]["citations"]
+    assert "counterpoint from the template" in done.stderr
+    assert list(cache.glob("counterpoint/patterns-*.json")), "the atexit handler that saves the programs did not run"
+    assert list(tmp_path.iterdir()) == [cache]
