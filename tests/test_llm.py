@@ -10,6 +10,7 @@ import pytest
 
 from bot.errors import LLMBadResponse, LLMTimeout, LLMUnavailable
 from bot.llm.client import LLMClient
+from bot.llm.transport import refused
 from bot.text.limits import estimate_tokens
 from tests.fakes.fake_llm import DEFAULT_TEXT, FakeLLM, fake_llm_fixture, llm_settings, unused_base_url  # noqa: F401
 
@@ -223,6 +224,28 @@ async def test_health_down_never_raises():
         assert not await llm.available()
     assert not health.ok and health.models == ()
     assert health.detail == f"connection refused at {url}"
+
+
+async def test_a_local_server_that_is_down_is_told_without_an_http_client():
+    # the first probe asks the port directly: a refused loopback connection needs no httpx client (~35 ms)
+    url = unused_base_url()
+    async with make_client(url) as llm:
+        assert not (await llm.health()).ok
+        assert llm._t._http is None
+    assert await refused(url, 1.0)
+
+
+async def test_the_quick_refusal_check_defers_to_the_real_request(fake_llm: FakeLLM, monkeypatch):
+    assert not await refused(fake_llm.base_url, 1.0)  # something listens: the real request asks it
+    assert not await refused("http://192.0.2.1:9/v1", 1.0)  # not this machine: never decided without httpx
+    assert not await refused("not a url", 1.0) and not await refused("", 1.0)
+    url = unused_base_url()
+    monkeypatch.setenv("HTTP_PROXY", unused_base_url())  # httpx would go through the proxy: ask httpx
+    assert not await refused(url, 1.0)
+    async with make_client(url) as llm:
+        health = await llm.health()
+        assert llm._t._http is not None
+    assert not health.ok and health.detail == f"connection refused at {url}"
 
 
 async def test_health_while_loading(fake_llm: FakeLLM):

@@ -7,10 +7,14 @@ bot/llm.py decides what to ask; this module decides how to send it. The deadline
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import re
+import socket
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from urllib.parse import urlsplit
+from urllib.request import getproxies
 
 import httpx
 
@@ -40,6 +44,38 @@ def _tls_for(base_url: str) -> bool:
     return not base_url.lower().startswith("http://")
 
 
+async def refused(base_url: str, seconds: float) -> bool:
+    """True when a model server on this machine is plainly down: its base URL names a loopback address, no proxy
+    is set in the environment (httpx would go through it), and every address refuses a TCP connection. Anything
+    else (a connection, a timeout, another error, a remote host) is False: the real request then runs and says
+    what is wrong. The first probe of a `counterpoint check` with no server running costs ~2 ms this way instead
+    of ~35 ms of making an HTTP client (httpcore, anyio, h11) that would only be told the same."""
+    try:
+        parts = urlsplit(base_url)
+        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return False
+    if not host or any(k in getproxies() for k in ("http", "https", "all")):
+        return False
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(seconds):
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            if not infos or not all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos):
+                return False
+            for family, kind, proto, _name, address in infos:
+                with socket.socket(family, kind, proto) as sock:
+                    sock.setblocking(False)
+                    try:
+                        await loop.sock_connect(sock, address)
+                    except ConnectionRefusedError:
+                        continue
+                    return False  # something listens: ask it
+    except (OSError, ValueError, TimeoutError):
+        return False
+    return True
+
+
 class Transport:
     def __init__(self, settings: LLMSettings, http: httpx.AsyncClient | None, backoff: float, backoff_max: float):
         self.settings = settings
@@ -53,11 +89,7 @@ class Transport:
             connect=settings.connect_timeout, read=settings.read_timeout, write=settings.read_timeout, pool=None
         )
         self._owns_http = http is None
-        self.http = http or httpx.AsyncClient(
-            timeout=self.timeout,
-            limits=httpx.Limits(max_connections=settings.concurrency + 4),
-            verify=_tls_for(self.base),
-        )
+        self._http = http  # ours is made on first use: a command whose model server is down never needs it
         self.slots = asyncio.Semaphore(settings.concurrency)
         self._backoff, self._backoff_max = backoff, backoff_max
         self._model = settings.model
@@ -65,13 +97,23 @@ class Transport:
         self._owners: tuple[str, ...] | None = None  # `owned_by` of the listed models: who serves them
 
     @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                timeout=self.timeout,
+                limits=httpx.Limits(max_connections=self.settings.concurrency + 4),
+                verify=_tls_for(self.base),
+            )
+        return self._http
+
+    @property
     def model(self) -> str:
         """The model name in use ("" until resolved from /models)."""
         return self._model
 
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self.http.aclose()
+        if self._owns_http and self._http is not None:
+            await self._http.aclose()
 
     def budget(self, deadline: float | None) -> Budget:
         seconds = deadline if deadline is not None else self.settings.deadline
@@ -177,6 +219,8 @@ class Transport:
         """One GET /models, no retry: (model ids, None) or ((), why not). Never raises."""
         try:
             async with asyncio.timeout(seconds):
+                if self._http is None and self._owns_http and await refused(self.base, self.settings.connect_timeout):
+                    return (), f"connection refused at {self.shown}"
                 payload = await self.send_json("GET", "/models")
                 self._owners = model_owners(payload)
                 return model_ids(payload), None
