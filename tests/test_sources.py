@@ -208,6 +208,19 @@ def test_retrieval_is_fast(library: Library) -> None:
     assert (time.perf_counter() - start) / 300 < 0.02  # per post, on a shared 2-core machine
 
 
+def test_each_source_document_is_its_text_and_its_themes_words_tokenized_together(library: Library) -> None:
+    # the ranker tokenizes a theme's words once and appends them to each source's own tokens: the documents must be
+    # exactly what tokenizing everything joined by spaces gives
+    ranker = library._ranker
+    assert ranker._sources
+    for source in ranker._sources:
+        parts = [source.title, source.publisher, *source.facts]
+        for key in source.themes:
+            if key in ranker._themes:
+                parts += [ranker._themes[key].title, *ranker._themes[key].keywords]
+        assert ranker._document(source) == (tokenize(" ".join(parts)) or ["_"]), source.id
+
+
 def test_tokenizer_is_multilingual() -> None:
     assert tokenize("Ｍodèles OUVERTS") == ["modele", "ouvert"]
     assert tokenize("军备竞赛") == ["军备", "备竞", "竞赛"]
