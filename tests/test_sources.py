@@ -143,6 +143,41 @@ def test_file_level_errors_are_one_sentence(tmp_path: Path) -> None:
         Library.load(write(tmp_path, source("a")))
 
 
+def test_a_parsed_library_is_reused_while_its_file_is_unchanged(tmp_path: Path, monkeypatch) -> None:
+    import tomllib
+
+    from bot import settings
+
+    monkeypatch.setattr(settings, "user_cache_dir", lambda: tmp_path / "cache")
+    shipped = resource_path("config/sources.toml")
+    first = settings.read_toml(shipped, "Source library", cached=True)
+    assert first == tomllib.loads(shipped.read_text(encoding="utf-8"))
+    [kept] = (tmp_path / "cache").glob("toml-*.json")
+    calls: list[int] = []
+    monkeypatch.setattr(settings.tomllib, "loads", lambda text: calls.append(1) or {})
+    assert settings.read_toml(shipped, "Source library", cached=True) == first and calls == []  # from the cache
+    # an edit is a new key: parsed again; a corrupt cache file is parsed again, silently
+    edited = write(tmp_path, THEMES + source("a"))
+    assert settings.read_toml(edited, cached=True) == {} and calls == [1]
+    kept.write_text('{"sources": [', encoding="utf-8")
+    assert settings.read_toml(shipped, cached=True) == {} and calls == [1, 1]
+
+
+def test_toml_the_cache_cannot_hold_is_parsed_every_time(tmp_path: Path, monkeypatch) -> None:
+    from bot import settings
+
+    monkeypatch.setattr(settings, "user_cache_dir", lambda: tmp_path / "cache")
+    dated = write(tmp_path, "when = 2026-01-02\n[t]\nat = 10:30:00\n")
+    data = settings.read_toml(dated, cached=True)
+    assert str(data["when"]) == "2026-01-02" and str(data["t"]["at"]) == "10:30:00"
+    assert not list((tmp_path / "cache").glob("toml-*.json"))
+    (tmp_path / "latin1.toml").write_bytes(b'title = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        settings.read_toml(tmp_path / "latin1.toml", cached=True)
+    with pytest.raises(ConfigError, match="is a folder"):
+        settings.read_toml(tmp_path, cached=True)
+
+
 def test_template_opener_is_optional_and_checked(tmp_path: Path, library: Library) -> None:
     assert library.opener_for("zh") != library.opener_for(None) != ""
     assert library.opener_for("it") == library.opener_for(None)  # no Italian opener: the default

@@ -61,9 +61,9 @@ class Library:
         """Read and validate a library file, and the paragraphs.toml next to it when there is one (the vetted
         paragraphs in other languages); ConfigError names the file, the entry and the field."""
         p = Path(path)
-        data = read_toml(p, "Source library")
+        data = read_toml(p, "Source library", cached=True)
         extra = p.with_name(PARAGRAPHS_FILE)
-        paragraphs = read_toml(extra, "Paragraphs file") if extra.is_file() else None
+        paragraphs = read_toml(extra, "Paragraphs file", cached=True) if extra.is_file() else None
         return cls.from_dict(data, origin=str(p), paragraphs=paragraphs, paragraphs_origin=str(extra))
 
     @classmethod
