@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 try:  # private, but stable since Python 3.7; without it every family is unscreened
@@ -154,9 +155,14 @@ class Automaton:
         if ahocorasick is None:
             self.unscreened = sum(self.bits.values())
         # An ASCII text can hold only ASCII literals, and an automaton without the CJK, Korean, Arabic... literals
-        # runs about three times faster (its root has a few dozen children instead of hundreds).
+        # runs about three times faster (its root has a few dozen children instead of hundreds). The full one is
+        # built on the first text that needs it: most posts are ASCII, and it costs 1-6 ms to build.
         self.ascii = self._automaton({k: v for k, v in values.items() if k.isascii()})
-        self.full = self._automaton(values)
+        self._values = values
+
+    @cached_property
+    def full(self) -> Any:
+        return self._automaton(self._values)
 
     @staticmethod
     def _automaton(values: dict[str, list[int]]) -> Any:
