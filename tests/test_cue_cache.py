@@ -61,6 +61,30 @@ def test_a_tampered_program_is_rejected_not_run(tmp_path: Path):
     assert calls == [1, 1]
 
 
+def test_a_full_program_is_made_on_first_use_and_a_refused_one_is_compiled(tmp_path: Path):
+    # the full programs (non-ASCII text) are decoded when first needed; one that _sre refuses then is compiled
+    # from the tables, for that family only, and matches as the shipped one does
+    calls: list[int] = []
+    cue_cache.cached("k6", tmp_path, counting_build(calls))
+    path = tmp_path / "cues-k6.json"
+    data = json.loads(path.read_text())
+    pattern, flags, words, *rest = data["programs"]["gate"][1]
+    code = array(programs.WORD, base64.b64decode(words))
+    code[0] = 99999  # not an opcode
+    data["programs"]["gate"][1] = [pattern, flags, base64.b64encode(code.tobytes()).decode(), *rest]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    loaded, _ = cue_cache.load("k6", tmp_path, counting_build(calls), lambda: None)
+    assert calls == [1]  # the ASCII programs loaded; nothing compiled yet
+    contest_full = loaded["contest"][1]()  # an intact full program: from the cache
+    assert calls == [1] and contest_full.pattern == families()["contest"].full_re.pattern
+    gate_full = loaded["gate"][1]()
+    assert calls == [1, 1] and gate_full.pattern == families()["gate"].full_re.pattern
+    assert (
+        gate_full.search("中美ai竞赛")
+        and gate_full.search("中美ai竞赛").span() == families()["gate"].full_re.search("中美ai竞赛").span()
+    )
+
+
 def test_without_a_folder_it_compiles(tmp_path: Path):
     calls: list[int] = []
     compiled = cue_cache.cached("k4", None, counting_build(calls))

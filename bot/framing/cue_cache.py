@@ -18,6 +18,7 @@ back to `re.compile` (and the screen to parsing again), silently.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -37,6 +38,7 @@ KEEP = 4  # cache files kept
 # code as base64 of its machine words instead of a JSON list of ints (the 2 MB of numbers took ~40 ms to parse)
 FORMAT = 3
 Compiled = dict[str, tuple[re.Pattern[str], re.Pattern[str]]]
+Loaded = dict[str, tuple[re.Pattern[str], Callable[[], re.Pattern[str]]]]  # the full pattern made on first use
 Sources = dict[str, tuple[str, str]]
 
 
@@ -49,25 +51,43 @@ def key_of(*parts: object) -> str:
 
 def cached(key: str, folder: Path | None, build: Callable[[], Sources]) -> Compiled:
     """The compiled (ascii, full) pattern pair of every family, from the cache when it holds `key`."""
-    return load(key, folder, build, lambda: None)[0]
+    return {name: (a, full()) for name, (a, full) in load(key, folder, build, lambda: None)[0].items()}
 
 
-def load(key: str, folder: Path | None, build: Callable[[], Sources], extra: Callable[[], Any]) -> tuple[Compiled, Any]:
-    """The compiled pattern pairs, and the JSON data `extra` computes, both from the cache when it holds `key`."""
+def load(key: str, folder: Path | None, build: Callable[[], Sources], extra: Callable[[], Any]) -> tuple[Loaded, Any]:
+    """Each family's ASCII pattern and a maker of its full pattern, and the JSON data `extra` computes, both from
+    the cache when it holds `key`. The full patterns (CJK, Cyrillic... entries: 57% of the programs' words) are made
+    on first use: most posts are ASCII and never need them. A full program the cache holds but `_sre` refuses then
+    is compiled from the tables instead."""
     path = folder / f"cues-{key}.json" if folder is not None and CACHEABLE else None
     if path is not None:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            compiled = {name: (_load(a), _load(f)) for name, (a, f) in data["programs"].items()}
-            return compiled, data["extra"]
+            sources = functools.cache(build)
+            loaded = {name: (_load(a), _deferred(name, f, sources)) for name, (a, f) in data["programs"].items()}
+            return loaded, data["extra"]
         except FileNotFoundError:
             pass
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:  # RuntimeError: _sre said no
             log.debug("cue cache %s unusable (%s); compiling", path, exc)
-    sources = build()
+    built = build()
     if path is None:
-        return {name: (re.compile(a), re.compile(f)) for name, (a, f) in sources.items()}, extra()
-    programs = {name: (_program(a), _program(f)) for name, (a, f) in sources.items()}
+        return {name: (re.compile(a), functools.partial(re.compile, f)) for name, (a, f) in built.items()}, extra()
+    programs = {name: (_program(a), _program(f)) for name, (a, f) in built.items()}
     data = {"programs": programs, "extra": extra()}
     write_json(path, data, keep=KEEP, glob="cues-*.json")
-    return {name: (_load(a), _load(f)) for name, (a, f) in programs.items()}, data["extra"]
+    return {name: (_load(a), functools.partial(_load, f)) for name, (a, f) in programs.items()}, data["extra"]
+
+
+def _deferred(name: str, stored: list[Any], sources: Callable[[], Sources]) -> Callable[[], re.Pattern[str]]:
+    if not isinstance(stored, list):
+        raise TypeError(f"the full program of {name} is not a stored program")
+
+    def make() -> re.Pattern[str]:
+        try:
+            return _load(stored)
+        except (ValueError, TypeError, RuntimeError) as exc:
+            log.debug("cached full program of %s refused (%s); compiling", name, exc)
+            return re.compile(sources()[name][1])
+
+    return make

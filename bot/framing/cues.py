@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from bot.framing import cue_cache, cue_screen
@@ -118,13 +118,18 @@ def trie_pattern(fragments: list[str], *, latin: bool) -> str:
     return f"{body}(?![{LETTER}])" if latin else body
 
 
-@dataclass(frozen=True)
 class Family:
-    """One cue family: a regex for ASCII text (Latin entries only) and one for everything else."""
+    """One cue family: a regex for ASCII text (Latin entries only) and one for everything else, made on first use
+    (most posts are ASCII and never need it)."""
 
-    name: str
-    ascii_re: re.Pattern[str]
-    full_re: re.Pattern[str]
+    def __init__(self, name: str, ascii_re: re.Pattern[str], make_full: Callable[[], re.Pattern[str]]) -> None:
+        self.name = name
+        self.ascii_re = ascii_re
+        self._make_full = make_full
+
+    @cached_property
+    def full_re(self) -> re.Pattern[str]:
+        return self._make_full()
 
     def pick(self, is_ascii: bool) -> re.Pattern[str]:
         return self.ascii_re if is_ascii else self.full_re
@@ -194,7 +199,7 @@ def _compiled() -> tuple[dict[str, Family], cue_screen.Screen]:
         TABLES, GATE_FAMILIES, CONTEST_FAMILIES, Path(__file__).read_bytes(), Path(cue_screen.__file__).read_bytes()
     )
     compiled, screen = cue_cache.load(key, user_cache_dir(), _all_sources, _screen_sources)
-    return {name: Family(name, ascii_re, full_re) for name, (ascii_re, full_re) in compiled.items()}, screen
+    return {name: Family(name, ascii_re, make_full) for name, (ascii_re, make_full) in compiled.items()}, screen
 
 
 def families() -> dict[str, Family]:
