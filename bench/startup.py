@@ -2,7 +2,8 @@
 
 `.venv/bin/python bench/startup.py [--runs 15] [--json]`
 
-Each round runs, one after the other in fresh processes: the bare imports the target is set against
+Each round runs, one after the other in fresh processes (and, with --compare DIR, the same check from another
+checkout): the bare imports the target is set against
 (`python -c "import httpx, pydantic, aiosqlite"`) and `python -m bot check` on a framing post, with the model
 server at an address where nothing listens (the default for someone who has not started one). Alternating the two
 keeps a machine whose speed drifts from favouring either; read the ratio of the medians. One warm-up run of each
@@ -33,9 +34,9 @@ CHECK = [sys.executable, "-m", "bot", "check", POST]
 DEMO = [sys.executable, "-m", "bot", "demo"]
 
 
-def child_env() -> dict[str, str]:
+def child_env(tree: Path = REPO) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
-    env["PYTHONPATH"] = str(REPO)  # the checkout's bot package, from any working folder
+    env["PYTHONPATH"] = str(tree)  # that checkout's bot package, from any working folder
     env["COUNTERPOINT_LLM__BASE_URL"] = "http://127.0.0.1:9/v1"  # nothing listens on the discard port
     return env
 
@@ -53,18 +54,34 @@ def timed(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024  # Linux reports kilobytes
 
 
-def run(runs: int, demo_runs: int) -> dict[str, Any]:
+def run(runs: int, demo_runs: int, other: Path | None = None) -> dict[str, Any]:
     env = child_env()
+    other_env = child_env(other) if other is not None else None
     with tempfile.TemporaryDirectory() as empty:
         for cmd in (BARE, CHECK):
             timed(cmd, env, empty)  # warm-up: bytecode and program caches
+        if other_env is not None:
+            timed(CHECK, other_env, empty)
         bare: list[float] = []
         check: list[float] = []
+        check_other: list[float] = []
         for _ in range(runs):
             bare.append(timed(BARE, env, empty)[0])
             check.append(timed(CHECK, env, empty)[0])
+            if other_env is not None:
+                check_other.append(timed(CHECK, other_env, empty)[0])
         demo = [timed(DEMO, env, empty) for _ in range(demo_runs)]
+        demo_other = [timed(DEMO, other_env, empty) for _ in range(demo_runs)] if other_env is not None else []
     bare_ms, check_ms = statistics.median(bare) * 1000, statistics.median(check) * 1000
+    compared: dict[str, Any] = {}
+    if other is not None:
+        other_ms = statistics.median(check_other) * 1000
+        compared = {
+            "other_tree": str(other),
+            "other_check_ms": round(other_ms, 1),
+            "other_check_over_bare": round(other_ms / bare_ms, 2),
+            "other_demo_peak_rss_mb": round(statistics.median(r for _, r in demo_other), 1) if demo_other else None,
+        }
     return {
         "runs": runs,
         "bare_imports_ms": round(bare_ms, 1),
@@ -76,6 +93,7 @@ def run(runs: int, demo_runs: int) -> dict[str, Any]:
         "demo_wall_s": round(statistics.median(w for w, _ in demo), 2) if demo else None,
         "demo_peak_rss_mb": round(statistics.median(r for _, r in demo), 1) if demo else None,
         "load_average": [round(x, 2) for x in os.getloadavg()],
+        **compared,
     }
 
 
@@ -84,8 +102,10 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=15, help="alternating rounds of bare imports and check (15)")
     ap.add_argument("--demo-runs", type=int, default=3, help="runs of demo for its peak RSS (3)")
     ap.add_argument("--json", action="store_true", help="only the JSON line")
+    ap.add_argument("--compare", metavar="DIR", type=Path, help="another checkout (say, main before a change): its "
+                    "check runs in the same rounds, so the two are measured side by side")  # fmt: skip
     args = ap.parse_args()
-    r = run(max(1, args.runs), max(0, args.demo_runs))
+    r = run(max(1, args.runs), max(0, args.demo_runs), args.compare.resolve() if args.compare else None)
     if not args.json:
         print(f"{'measure':<52} {'median':>10}")
         print(f"{'bare imports (httpx, pydantic, aiosqlite)':<52} {r['bare_imports_ms']:>7.1f} ms")
@@ -94,6 +114,9 @@ def main() -> None:
         if r["demo_runs"]:
             print(f"{'counterpoint demo: wall / peak RSS (target < 100 MB)':<52} "
                   f"{r['demo_wall_s']:.2f} s / {r['demo_peak_rss_mb']:.1f} MB")  # fmt: skip
+        if "other_tree" in r:
+            print(f"{'check from ' + r['other_tree']:<52} {r['other_check_ms']:>7.1f} ms "
+                  f"({r['other_check_over_bare']:.2f}x; demo peak {r['other_demo_peak_rss_mb']} MB)")  # fmt: skip
         print(f"{r['runs']} rounds; load average {r['load_average']}")
     print(json.dumps(r))
 
