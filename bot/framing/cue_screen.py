@@ -158,11 +158,12 @@ class Automaton:
         # runs about three times faster (its root has a few dozen children instead of hundreds). The full one is
         # built on the first text that needs it: most posts are ASCII, and it costs 1-6 ms to build.
         self.ascii = self._automaton({k: v for k, v in values.items() if k.isascii()})
-        self._values = values
+        self._values: dict[str, list[int]] | None = values
 
     @cached_property
     def full(self) -> Any:
-        return self._automaton(self._values)
+        values, self._values = self._values, None  # cached_property calls this once
+        return self._automaton(values or {})
 
     @staticmethod
     def _automaton(values: dict[str, list[int]]) -> Any:

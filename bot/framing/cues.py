@@ -125,11 +125,13 @@ class Family:
     def __init__(self, name: str, ascii_re: re.Pattern[str], make_full: Callable[[], re.Pattern[str]]) -> None:
         self.name = name
         self.ascii_re = ascii_re
-        self._make_full = make_full
+        self._make_full: Callable[[], re.Pattern[str]] | None = make_full
 
     @cached_property
     def full_re(self) -> re.Pattern[str]:
-        return self._make_full()
+        assert self._make_full is not None  # cached_property calls this once
+        made, self._make_full = self._make_full(), None  # the stored program (up to 120 kB of text) can go
+        return made
 
     def pick(self, is_ascii: bool) -> re.Pattern[str]:
         return self.ascii_re if is_ascii else self.full_re
