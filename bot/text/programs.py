@@ -53,42 +53,59 @@ except (ImportError, AttributeError, StopIteration):  # StopIteration: no array 
 CACHEABLE = _sre is not None
 
 
-def program(pattern: str, flags: int = 0) -> list[Any]:
-    """What `re.compile` hands to `_sre.compile`, with the code as base64 of its machine words (JSON-ready; a JSON
-    list of the same numbers takes far longer to parse)."""
+def parts(pattern: str, flags: int = 0) -> tuple[list[Any], array[int]]:
+    """What `re.compile` hands to `_sre.compile`: [pattern, flags, groups, groupindex, indexgroup] (JSON-ready) and
+    the program's code as machine words."""
     p = _parser.parse(pattern, flags)
     code = _compiler._code(p, flags)
     groupindex = dict(p.state.groupdict)
     indexgroup: list[str | None] = [None] * p.state.groups
     for k, i in groupindex.items():
         indexgroup[i] = k
-    words = base64.b64encode(array(WORD, code).tobytes()).decode("ascii")
-    return [pattern, flags | p.state.flags, words, p.state.groups - 1, groupindex, indexgroup]
+    return [pattern, flags | p.state.flags, p.state.groups - 1, groupindex, indexgroup], array(WORD, code)
 
 
-def load(stored: list[Any]) -> re.Pattern[str]:
-    """The pattern a stored program makes; ValueError, TypeError or RuntimeError when it is not a valid one."""
-    pattern, flags, words, groups, groupindex, indexgroup = stored
-    code = array(WORD, base64.b64decode(words, validate=True)).tolist()  # ValueError on a bad length or letter
-    compiled = _sre.compile(pattern, flags, code, groups, groupindex, tuple(indexgroup))
+def make(meta: list[Any], code: array[int]) -> re.Pattern[str]:
+    """The pattern `parts` describes; ValueError, TypeError or RuntimeError when it is not a valid one."""
+    pattern, flags, groups, groupindex, indexgroup = meta
+    compiled = _sre.compile(pattern, flags, code.tolist(), groups, groupindex, tuple(indexgroup))
     if not isinstance(compiled, re.Pattern) or compiled.pattern != pattern:
         raise ValueError("not the stored pattern")
     return compiled
 
 
-def write_json(path: Path, data: Any, *, keep: int, glob: str) -> None:
+def program(pattern: str, flags: int = 0) -> list[Any]:
+    """`parts` in one JSON-ready list, the code as base64 of its machine words (a JSON list of the same numbers
+    takes far longer to parse)."""
+    meta, code = parts(pattern, flags)
+    return [*meta[:2], base64.b64encode(code.tobytes()).decode("ascii"), *meta[2:]]
+
+
+def load(stored: list[Any]) -> re.Pattern[str]:
+    """The pattern a stored program makes; ValueError, TypeError or RuntimeError when it is not a valid one."""
+    pattern, flags, words, groups, groupindex, indexgroup = stored
+    code = array(WORD, base64.b64decode(words, validate=True))  # ValueError on a bad length or letter
+    return make([pattern, flags, groups, groupindex, indexgroup], code)
+
+
+def write_file(path: Path, data: bytes, *, keep: int, glob: str) -> None:
     """Atomically: two processes writing together each write a whole file, and the last rename wins. Then only the
     newest `keep` files matching `glob` stay (older tables, or another Python sharing the folder)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, separators=(",", ":"))
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, path)
         for old in sorted(path.parent.glob(glob), key=lambda f: f.stat().st_mtime)[:-keep]:
             old.unlink(missing_ok=True)
     except OSError as exc:
         log.debug("cache not written to %s: %s", path, exc)
+
+
+def write_json(path: Path, data: Any, *, keep: int, glob: str) -> None:
+    """`write_file` of compact JSON."""
+    write_file(path, json.dumps(data, separators=(",", ":")).encode("utf-8"), keep=keep, glob=glob)
 
 
 class ProgramFile:
