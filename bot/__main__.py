@@ -105,7 +105,7 @@ def entry() -> NoReturn:
     Two costs of a short command are not its work. Python's cyclic garbage collector runs again and again while the
     imports allocate their long-lived objects (pydantic's schemas, the compiled programs); and when the command has
     answered, tearing the interpreter down frees every object one by one. Measured on `check` (bench/startup.py),
-    the first was about 40 ms and the second 60-90 ms of a 450 ms run. So the collector is off until the command's
+    the first was about 30 ms and the second 60-90 ms of a 450 ms run. So the collector is off until the command's
     module and the settings are loaded, those objects are then frozen out of its sight (gc.freeze, as long-running
     servers do after start-up) and it runs as usual; and the process ends with os._exit once stdout and stderr
     are flushed and the atexit handlers (the program cache's save, logging's shutdown) have run. The memory goes
