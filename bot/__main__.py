@@ -120,12 +120,14 @@ def _finish(code: int) -> NoReturn:
     if run_exit_handlers is None:
         sys.exit(code)
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with that descriptor closed (`counterpoint check x >&-`): nothing to flush
+            continue
         try:
             stream.flush()
         except (OSError, ValueError):  # the reader went away, or the stream was closed: nothing more to say
             _silence(stream)
     run_exit_handlers()
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         sys.stderr.flush()  # what a handler logged
     os._exit(code)
 

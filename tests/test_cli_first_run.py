@@ -232,3 +232,16 @@ def test_the_quick_exit_keeps_the_output_and_runs_the_exit_handlers(tmp_path):
     assert "counterpoint from the template" in done.stderr
     assert list(cache.glob("counterpoint/patterns-*.json")), "the atexit handler that saves the programs did not run"
     assert list(tmp_path.iterdir()) == [cache]
+
+
+@pytest.mark.parametrize("closed", [1, 2])
+def test_a_command_started_with_stdout_or_stderr_closed_ends_quietly(tmp_path, closed):
+    # `counterpoint check x >&-`: Python starts with sys.stdout (or sys.stderr) None; the quick exit must not trip
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "check", FRAMING], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+        timeout=90, check=False, preexec_fn=lambda: os.close(closed),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    if closed == 2:
+        assert "verdict:   frames" in proc.stdout
