@@ -245,3 +245,21 @@ def test_a_command_started_with_stdout_or_stderr_closed_ends_quietly(tmp_path, c
     assert "Traceback" not in proc.stderr + proc.stdout
     if closed == 2:
         assert "verdict:   frames" in proc.stdout
+
+
+@pytest.mark.parametrize("args", [["check", "-"], ["summarize", "-"]])
+def test_reading_a_closed_or_binary_stdin_is_one_sentence(tmp_path, args):
+    closed = subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+        timeout=90, check=False, preexec_fn=lambda: os.close(0),
+    )  # fmt: skip
+    assert (
+        closed.returncode == 2
+        and one_sentence(closed.stderr) == "counterpoint: stdin is closed: there is nothing to read."
+    )
+    binary = subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=tmp_path, env=_env(), input=b"China \xff race", capture_output=True,
+        timeout=90, check=False,
+    )  # fmt: skip
+    err = binary.stderr.decode()
+    assert binary.returncode == 2 and one_sentence(err) == "counterpoint: stdin is not UTF-8 text (byte 6)."

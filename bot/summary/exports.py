@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ from bot.errors import InputError
 from bot.models import Post, Thread
 from bot.summary.reddit_items import REDDIT_WEB, data_to_post, order_key, unescape
 from bot.text import jsonsafe
-from bot.text.files import read_user_file
+from bot.text.files import read_stdin, read_user_file
 
 REDDIT_URL = re.compile(r"^https?://([a-z0-9-]+\.)?(reddit\.com|redd\.it)/", re.IGNORECASE)
 
@@ -66,7 +65,7 @@ def parse_export(text: str, *, name: str = "input") -> tuple[Thread, list[Post]]
 
 def _read(source: str | Path, stdin: TextIO | None) -> tuple[str, str]:
     if isinstance(source, str) and source == "-":
-        return (stdin or sys.stdin).read(), "stdin"
+        return read_stdin(stdin, encoding="utf-8-sig"), "stdin"
     if isinstance(source, str) and source.lstrip()[:1] in ("[", "{"):
         return source, "input"
     path = Path(source)
