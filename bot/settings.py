@@ -283,13 +283,18 @@ def read_toml(path: str | Path, what: str = "Config file", *, cached: bool = Fal
     it is (TOML dates and times) is never cached; anything unexpected in the cache means parsing the file again."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_TOML_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{what} {p} does not exist.") from None
     except IsADirectoryError:
         raise ConfigError(f"{what} {p} is a folder, not a file.") from None
     except OSError as exc:
         raise ConfigError(f"{what} {p} cannot be read: {exc.strerror}.") from None
+    if len(raw) > MAX_TOML_BYTES:
+        raise ConfigError(
+            f"{what} {p} is larger than {MAX_TOML_BYTES // 2**20} MB, the most counterpoint reads of a TOML file."
+        )
     key = _toml_key(raw) if cached else None
     if key is not None and (data := _cached_toml(key)) is not None:
         return data
@@ -306,6 +311,7 @@ def read_toml(path: str | Path, what: str = "Config file", *, cached: bool = Fal
     return data
 
 
+MAX_TOML_BYTES = 10 * 2**20  # the shipped library and paragraphs are 90 kB; /dev/zero must not fill the memory
 TOML_CACHE_FORMAT = 1
 TOML_CACHE_KEEP = 8  # the library and its paragraphs, and a few older versions of each
 

@@ -263,3 +263,23 @@ def test_reading_a_closed_or_binary_stdin_is_one_sentence(tmp_path, args):
     )  # fmt: skip
     err = binary.stderr.decode()
     assert binary.returncode == 2 and one_sentence(err) == "counterpoint: stdin is not UTF-8 text (byte 6)."
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["summarize", "/dev/zero"], "counterpoint: /dev/zero is larger than 100 MB, the most counterpoint reads."),
+        (["eval", "--dataset", "/dev/zero"], "counterpoint: Dataset /dev/zero is larger than 100 MB, the most"),
+        (["check", "-"], "counterpoint: stdin is larger than 10 MB, the most counterpoint reads."),
+        (["summarize", "-"], "counterpoint: stdin is larger than 100 MB, the most counterpoint reads."),
+        (["check", "--config", "/dev/zero", "x"], "counterpoint: Config file /dev/zero is larger than 10 MB"),
+    ],
+)
+def test_endless_input_is_refused_at_a_bound_not_read_into_memory(tmp_path, args, expected):
+    # /dev/zero as a file, as stdin, as the settings: each read stops at its bound with one sentence
+    with open("/dev/zero", "rb") as zero:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", *args], cwd=tmp_path, env=_env(), stdin=zero, capture_output=True,
+            text=True, timeout=90, check=False,
+        )  # fmt: skip
+    assert done.returncode == 2 and one_sentence(done.stderr).startswith(expected)

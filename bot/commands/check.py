@@ -14,11 +14,11 @@ from bot.models import Verdict
 from bot.serialize import verdict_to_dict
 from bot.settings import Settings
 from bot.text.clean import fold
-from bot.text.files import read_stdin
+from bot.text.files import MAX_TEXT_BYTES, read_stdin
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    text = read_stdin() if args.text == "-" else str(args.text)
+    text = read_stdin(limit=MAX_TEXT_BYTES) if args.text == "-" else str(args.text)
     if not text.strip():
         print("counterpoint: nothing to check: the text is empty.", file=sys.stderr)
         return EXIT_USAGE
