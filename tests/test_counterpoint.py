@@ -189,6 +189,31 @@ async def test_model_down_or_absent_gives_the_template(fake_llm: FakeLLM, librar
     assert failing.engine == "template"
 
 
+async def test_a_huge_post_is_answered_on_the_start_the_detector_read(
+    fake_llm: FakeLLM, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a pasted essay (or `check -` of a whole file): language, claim, retrieval and the prompt see its first
+    # READ_CHARS characters, as the detector does; before, a 9 MB text took 7 s in tokenizing alone
+    from bot.counterpoint import composer as composer_module
+    from bot.text.limits import READ_CHARS
+
+    seen: list[int] = []
+    real = composer_module.detect_language
+    monkeypatch.setattr(composer_module, "detect_language", lambda text: seen.append(len(text)) or real(text))
+    huge = POST + " Lorem ipsum dolor sit amet." * 200_000
+    fake_llm.responder = answer(GOOD)
+    async with client(fake_llm.base_url) as llm:
+        composer = Composer.from_settings(settings_for(fake_llm.base_url), library, llm)
+        cp = await composer.compose(huge, verdict())
+        again = await Composer.from_settings(settings_for(fake_llm.base_url), library, llm).compose(
+            huge[:READ_CHARS], verdict()
+        )
+    assert seen and set(seen) == {READ_CHARS}
+    assert fake_llm.requests and all(len(b["messages"][-1]["content"]) < 2 * READ_CHARS for b in fake_llm.requests)
+    assert cp == again and cp.engine == "llm"
+    assert_safe(cp, library)
+
+
 class StubLLM:
     """Duck-typed model that ignores the schema, as a server without structured output might."""
 

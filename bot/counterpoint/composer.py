@@ -25,7 +25,7 @@ from bot.errors import LLMError, StoreError
 from bot.models import Citation, Counterpoint, Engine, Source, Verdict, utcnow
 from bot.settings import CounterpointSettings, Settings
 from bot.text.clean import has_link, has_live_mention, sanitize
-from bot.text.limits import MAX_CHARS, count_words
+from bot.text.limits import MAX_CHARS, READ_CHARS, count_words
 from bot.text.normalize import detect_language
 
 if TYPE_CHECKING:
@@ -144,6 +144,7 @@ class Composer:
         """Pass platform/post_id when known, so deleting the post also drops it from the claim cache; the server or
         subreddit (`scope`): the claim cache and the fallback counts are kept per scope; guild_id so the server's
         own sources are used."""
+        post_text = post_text[:READ_CHARS]  # what the detector read: language, claim, retrieval and prompt alike
         library = self.library_for(guild_id)
         lang = lang or detect_language(post_text)
         cues = tuple(verdict.prefilter.cues) if verdict is not None else ()

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from bot.framing import cue_cache, cue_screen
 from bot.framing.cue_tables import TABLES
+from bot.text.limits import READ_CHARS
 
 # --- normalisation -----------------------------------------------------------------------------------------------
 _INVISIBLE = (
@@ -253,7 +254,7 @@ ACRONYM_SIDE = {
 SENTENCE_END = re.compile(r"(?<=[.!?;。！？；…])\s+|(?<=[。！？；])|\n+")
 
 
-PREFILTER_CHARS = 20_000  # longer posts are judged on their start; keeps the worst case bounded
+PREFILTER_CHARS = READ_CHARS  # longer posts are judged on their start; keeps the worst case bounded
 
 
 @dataclass

@@ -7,6 +7,9 @@ import unicodedata
 from bot.text import programs
 from bot.text.normalize import CJK_CLASS
 
+# The start of a post the bot reads: a longer one (a pasted essay, `check -` of a whole file) is judged and answered
+# on its first 20,000 characters, which keeps every step's worst case bounded (Reddit's own cap is 40,000).
+READ_CHARS = 20_000
 MAX_CHARS = 1500  # well under Discord's 2,000-character message, 4,096 embed description and Reddit's 10,000
 DISCORD_LIMIT = 2000
 
