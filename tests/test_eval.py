@@ -94,6 +94,10 @@ def test_load_dataset_reads_optional_fields(tmp_path):
         ('{"id": "x", "label": "frames"}', "line 2 has no 'text' field"),
         ('{"id": "x", "text": "t", "label": "framing"}', "line 2: 'label' must be one of"),
         ('["not", "an", "object"]', "line 2 is not a JSON object"),
+        (
+            '{"id": "x", "label": "frames", "text": ' + "[" * 50_000 + "]" * 50_000 + "}",
+            r"line 2 is not valid JSON \(nested deeper than 64 levels\)",
+        ),
     ],
 )
 def test_malformed_lines_name_the_file_and_line(tmp_path, line, needle):

@@ -248,6 +248,28 @@ async def test_the_quick_refusal_check_defers_to_the_real_request(fake_llm: Fake
     assert not health.ok and health.detail == f"connection refused at {url}"
 
 
+async def test_a_server_answering_json_nested_without_end_is_a_bad_response(fake_llm: FakeLLM):
+    # Python's parser raises RecursionError on [[[[... a few thousand deep, which no handler expected: the CLI
+    # showed a traceback. Every body the client parses now goes through the depth limit.
+    fake_llm.raw_json = "[" * 100_000 + "]" * 100_000
+    async with make_client(fake_llm.base_url, model="fake-model") as llm:
+        health = await llm.health()
+        assert not health.ok and "nested deeper than 64 levels" in health.detail
+        with pytest.raises(LLMBadResponse, match="nested deeper than 64 levels"):
+            await llm.chat(MESSAGES)
+
+
+async def test_a_streamed_event_nested_without_end_is_a_bad_response():
+    from bot.llm.http import sse_events
+
+    async def lines():
+        yield "data: " + "[" * 100_000 + "]" * 100_000
+
+    with pytest.raises(LLMBadResponse, match="not JSON"):
+        async for _event in sse_events(lines(), "http://127.0.0.1:1/v1"):
+            pass
+
+
 async def test_health_while_loading(fake_llm: FakeLLM):
     fake_llm.loading = True
     async with make_client(fake_llm.base_url) as llm:

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.errors import InputError
 from bot.models import LABELS, Label
+from bot.text import jsonsafe
 from bot.text.files import read_user_file
 
 
@@ -70,7 +71,7 @@ def load_dataset(path: str | Path) -> list[Item]:
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
+            raw = jsonsafe.loads(line)  # depth-limited: [[[[... thousands deep is a sentence, not a RecursionError
         except json.JSONDecodeError as exc:
             raise InputError(f"Dataset {p} line {n} is not valid JSON ({exc.msg}).") from None
         item = _item(raw, f"Dataset {p} line {n}")

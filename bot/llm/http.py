@@ -20,6 +20,7 @@ import httpx
 
 from bot.errors import LLMBadResponse, LLMError, LLMTimeout, LLMUnavailable
 from bot.models import Usage
+from bot.text import jsonsafe
 
 if TYPE_CHECKING:
     from tenacity import AsyncRetrying, RetryCallState
@@ -54,11 +55,17 @@ def display_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def body_json(response: httpx.Response) -> Any:
+    """`response.json()` with a depth limit: a server that answers `[[[[...` thousands deep gets a ValueError
+    (jsonsafe.JsonTooDeep), not the RecursionError Python's parser raises, which no handler expects."""
+    return jsonsafe.loads(response.content)
+
+
 def server_message(response: httpx.Response) -> str:
     """The error text a server put in its body: OpenAI/llama.cpp `{"error": {"message"}}`, Ollama/LM Studio
     `{"error": "..."}`, vLLM `{"message": ...}` or FastAPI `{"detail": ...}`; else the start of the raw body."""
     try:
-        body = response.json()
+        body = body_json(response)
     except ValueError:
         return response.text[:200].strip()
     if isinstance(body, dict):
@@ -211,7 +218,7 @@ async def sse_events(lines: AsyncIterator[str], shown_url: str) -> AsyncGenerato
         if data == "[DONE]":
             return
         try:
-            event = json.loads(data)
+            event = jsonsafe.loads(data)
         except json.JSONDecodeError:
             raise LLMBadResponse(
                 f"model server at {shown_url} streamed a line that is not JSON: {data[:80]!r}"

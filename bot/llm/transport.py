@@ -19,8 +19,18 @@ from urllib.request import getproxies
 import httpx
 
 from bot.errors import LLMBadResponse, LLMError, LLMTimeout, LLMUnavailable
-from bot.llm.http import Rejected, display_url, model_ids, model_owners, retry_policy, status_error, transport_error
+from bot.llm.http import (
+    Rejected,
+    body_json,
+    display_url,
+    model_ids,
+    model_owners,
+    retry_policy,
+    status_error,
+    transport_error,
+)
 from bot.settings import LLMSettings
+from bot.text import jsonsafe
 
 if TYPE_CHECKING:
     from tenacity import AsyncRetrying
@@ -153,7 +163,9 @@ class Transport:
         if response.status_code >= 400:
             raise status_error(response, self.shown)
         try:
-            return response.json()
+            return body_json(response)
+        except jsonsafe.JsonTooDeep as exc:
+            raise LLMBadResponse(f"model server at {self.shown} answered with JSON {exc.msg}") from None
         except ValueError:
             preview = response.text[:80].replace("\n", " ")
             raise LLMBadResponse(
@@ -252,7 +264,7 @@ class Transport:
 
 def _token_count(response: httpx.Response) -> int | None:
     try:
-        payload = response.json()
+        payload = body_json(response)
     except ValueError:
         return None
     if not isinstance(payload, dict):

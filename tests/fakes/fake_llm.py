@@ -77,6 +77,7 @@ class FakeLLM:
         self.retry_after: str | None = None
         self.error_message = "fake failure"
         self.garbage = False
+        self.raw_json: str | None = None  # sent as the body of /models and chat, with a JSON content type
         self.disconnect_times = 0
         self.stall_after_chunks: int | None = None
         self.drop_after_chunks: int | None = None
@@ -122,6 +123,8 @@ class FakeLLM:
 
     async def _models(self, request: web.Request) -> web.Response:
         self.model_list_requests += 1
+        if self.raw_json is not None:
+            return web.Response(text=self.raw_json, content_type="application/json")
         if self.loading:
             return _error(503, "Loading model", "unavailable_error")
         data = [{"id": m, "object": "model", "owned_by": "fake"} for m in self.models]
@@ -161,6 +164,8 @@ class FakeLLM:
                 return refusal
             if self.garbage:
                 return web.Response(text="<html><body>502 Bad Gateway</body></html>", content_type="text/html")
+            if self.raw_json is not None:
+                return web.Response(text=self.raw_json, content_type="application/json")
             reply = self.responder(body)
             if inspect.isawaitable(reply):
                 reply = await reply
