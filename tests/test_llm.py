@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from bot.errors import LLMBadResponse, LLMTimeout, LLMUnavailable
+from bot.llm import transport
 from bot.llm.client import LLMClient
 from bot.llm.transport import refused
 from bot.text.limits import estimate_tokens
@@ -257,6 +258,35 @@ async def test_a_server_answering_json_nested_without_end_is_a_bad_response(fake
         assert not health.ok and "nested deeper than 64 levels" in health.detail
         with pytest.raises(LLMBadResponse, match="nested deeper than 64 levels"):
             await llm.chat(MESSAGES)
+
+
+async def test_a_server_that_never_stops_sending_is_cut_off(fake_llm: FakeLLM, monkeypatch):
+    # an answer past the bound (8 MB; 256 kB here) ends the request instead of filling the memory until the deadline
+    monkeypatch.setattr(transport, "MAX_BODY_BYTES", 256 * 2**10)
+    fake_llm.endless = b'{"choices": [' * 1000
+    async with make_client(fake_llm.base_url, model="fake-model") as llm:
+        with pytest.raises(LLMBadResponse, match="sent more than 256 kB in one answer"):
+            await llm.chat(MESSAGES)
+
+
+async def test_a_stream_that_never_ends_its_line_is_cut_off(fake_llm: FakeLLM, monkeypatch):
+    monkeypatch.setattr(transport, "MAX_LINE_CHARS", 64 * 2**10)
+    fake_llm.endless = b"data: " + b"x" * 4096
+    async with make_client(fake_llm.base_url, model="fake-model") as llm:
+        with pytest.raises(LLMBadResponse, match="streamed a line longer than 64 kB"):
+            async for _text in llm.stream(MESSAGES):
+                pass
+
+
+async def test_stream_lines_split_as_server_sent_events_say():
+    # CR, LF and CRLF end a line, also across chunk boundaries; U+2028 inside a JSON string does not (httpx's
+    # aiter_lines splits there too, which cut such an event in two)
+    async def chunks():
+        for text in ("data: a\r", "\ndata: b\u2028c\n", "\n", "data: d\rtail"):
+            yield text
+
+    lines = [line async for line in transport.capped_lines(chunks(), "http://x")]
+    assert [line for line in lines if line] == ["data: a", "data: b\u2028c", "data: d", "tail"]
 
 
 async def test_a_streamed_event_nested_without_end_is_a_bad_response():

@@ -54,7 +54,7 @@ from bot.llm.structured import (
     structured_fields,
     with_system_note,
 )
-from bot.llm.transport import Budget, Transport
+from bot.llm.transport import Budget, Transport, capped_lines
 from bot.models import Usage
 from bot.settings import LLMSettings
 from bot.text.clean import strip_think
@@ -209,7 +209,7 @@ class LLMClient:
         await t.guard(budget, t.slots.acquire())
         try:
             response = await t.guard(budget, t.open_stream(budget, body))
-            events = sse_events(response.aiter_lines(), t.shown)
+            events = sse_events(capped_lines(response.aiter_text(), t.shown), t.shown)
             think, received, usage = ThinkFilter(), 0, Usage()
             try:
                 while (event := await t.guard(budget, _next_event(t, events, received))) is not None:

@@ -11,7 +11,7 @@ import ipaddress
 import logging
 import re
 import socket
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 from urllib.request import getproxies
@@ -52,6 +52,53 @@ def _tls_for(base_url: str) -> bool:
     127.0.0.1) speaks plain http. The client never follows redirects, so a plain-http base URL never leads to a
     TLS connection that would go unchecked."""
     return not base_url.lower().startswith("http://")
+
+
+# A completion of a few thousand tokens is tens of kB and a model list a few; a server sending more than this is
+# broken (or hostile), and reading on until the deadline would fill the memory at loopback speed.
+MAX_BODY_BYTES = 8 * 2**20
+MAX_LINE_CHARS = 2**20  # one streamed event (a `data:` line)
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+async def capped(response: httpx.Response, shown: str, limit: int | None = None) -> httpx.Response:
+    """`response` with its body read (decoded), at most `limit` bytes, as a plain Response; the stream is closed.
+    LLMBadResponse past the limit; httpx errors while reading pass through, as `request` raises them."""
+    limit = MAX_BODY_BYTES if limit is None else limit
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise LLMBadResponse(f"model server at {shown} sent more than {limit // 2**10} kB in one answer")
+            chunks.append(chunk)
+    finally:
+        await response.aclose()
+    dropped = ("content-encoding", "content-length", "transfer-encoding")  # the body below is already decoded
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in dropped]
+    return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks), request=response.request)
+
+
+async def capped_lines(chunks: AsyncIterator[str], shown: str, limit: int | None = None) -> AsyncIterator[str]:
+    """The lines of a streamed body, as `Response.aiter_lines` gives them, but a line longer than `limit` characters
+    (a server that never sends a newline) is LLMBadResponse instead of a buffer that grows until the deadline."""
+    limit = MAX_LINE_CHARS if limit is None else limit
+    pending: list[str] = []
+    size = 0
+    async for text in chunks:
+        parts = _LINE_END.split(text)
+        if len(parts) > 1:
+            yield "".join([*pending, parts[0]])
+            for line in parts[1:-1]:
+                yield line
+            pending, size = [], 0
+        pending.append(parts[-1])
+        size += len(parts[-1])
+        if size > limit:
+            raise LLMBadResponse(f"model server at {shown} streamed a line longer than {limit // 2**10} kB")
+    if size:
+        yield "".join(pending)
 
 
 async def refused(base_url: str, seconds: float) -> bool:
@@ -154,8 +201,9 @@ class Transport:
         if not self.base:
             raise LLMUnavailable("no model server configured (llm.base_url is empty)")
         url = f"{self.root if at_root else self.base}{path}"
+        request = self.http.build_request(method, url, json=body, headers=self.headers, timeout=self.timeout)
         try:
-            response = await self.http.request(method, url, json=body, headers=self.headers, timeout=self.timeout)
+            response = await capped(await self.http.send(request, stream=True), self.shown)
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.shown, self.timeout) from exc
         if at_root and response.status_code in (404, 405):
@@ -197,8 +245,10 @@ class Transport:
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.shown, self.timeout) from exc
         if response.status_code >= 400:
-            await response.aread()
-            await response.aclose()
+            try:
+                response = await capped(response, self.shown)
+            except httpx.HTTPError as exc:
+                raise transport_error(exc, self.shown, self.timeout) from exc
             raise status_error(response, self.shown)
         return response
 
@@ -248,13 +298,15 @@ class Transport:
             return None, False
         try:
             async with asyncio.timeout(seconds):
-                response = await self.http.post(
+                request = self.http.build_request(
+                    "POST",
                     f"{self.root}/tokenize",
                     json={"content": text, "prompt": text},  # llama.cpp reads `content`, vLLM `prompt`
                     headers=self.headers,
                     timeout=self.timeout,
                 )
-        except (TimeoutError, httpx.HTTPError) as exc:
+                response = await capped(await self.http.send(request, stream=True), self.shown)
+        except (TimeoutError, httpx.HTTPError, LLMBadResponse) as exc:
             log.debug("tokenize at %s failed: %s", self.shown, type(exc).__name__)
             return None, False
         if response.status_code >= 500:

@@ -78,6 +78,7 @@ class FakeLLM:
         self.error_message = "fake failure"
         self.garbage = False
         self.raw_json: str | None = None  # sent as the body of /models and chat, with a JSON content type
+        self.endless: bytes | None = None  # chat answers these bytes again and again until the client hangs up
         self.disconnect_times = 0
         self.stall_after_chunks: int | None = None
         self.drop_after_chunks: int | None = None
@@ -166,6 +167,8 @@ class FakeLLM:
                 return web.Response(text="<html><body>502 Bad Gateway</body></html>", content_type="text/html")
             if self.raw_json is not None:
                 return web.Response(text=self.raw_json, content_type="application/json")
+            if self.endless is not None:
+                return await self._endless(request, self.endless, bool(body.get("stream")))
             reply = self.responder(body)
             if inspect.isawaitable(reply):
                 reply = await reply
@@ -241,6 +244,17 @@ class FakeLLM:
             await response.write(f"data: {json.dumps(event)}\n\n".encode())
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
+        return response
+
+    async def _endless(self, request: web.Request, chunk: bytes, stream: bool) -> web.StreamResponse:
+        kind = "text/event-stream" if stream else "application/json"
+        response = web.StreamResponse(headers={"Content-Type": kind})
+        await response.prepare(request)
+        try:
+            while not self._closing.is_set():
+                await response.write(chunk)
+        except (ConnectionError, RuntimeError):  # the client hung up: what it should do
+            pass
         return response
 
     async def _keep_going(self, request: web.Request, index: int) -> bool:
