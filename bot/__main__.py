@@ -111,7 +111,11 @@ def entry() -> NoReturn:
     are flushed and the atexit handlers (the program cache's save, logging's shutdown) have run. The memory goes
     back to the system with the process. Tests call main() in-process and get neither."""
     gc.disable()
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # Ctrl-C before the command's own handler (during start-up): no traceback
+        print("counterpoint: interrupted", file=sys.stderr)
+        code = 130
     _finish(code)
 
 

@@ -283,3 +283,11 @@ def test_endless_input_is_refused_at_a_bound_not_read_into_memory(tmp_path, args
             text=True, timeout=90, check=False,
         )  # fmt: skip
     assert done.returncode == 2 and one_sentence(done.stderr).startswith(expected)
+
+
+def test_ctrl_c_during_start_up_is_one_line_not_a_traceback(tmp_path):
+    code = "import bot.__main__ as m\ndef stop():\n    raise KeyboardInterrupt\nm.main = stop\nm.entry()\n"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=90, check=False
+    )
+    assert done.returncode == 130 and one_sentence(done.stderr) == "counterpoint: interrupted"
