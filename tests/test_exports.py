@@ -95,7 +95,7 @@ def test_out_of_order_messages_are_sorted_and_deduplicated():
         ('[{"id": "9", "author": "a", "content": 5, "timestamp": "2025-01-01"}]', "content that is not text"),
         ('[{"id": "9", "author": "a", "content": "", "timestamp": "2025-01-01"}]', "contains no messages with text"),
         ('[{"kind": "Listing", "data": {}}, {"kind": "Listing", "data": {}}]', "holds no submission"),
-        ("[" * 50_000 + "]" * 50_000, "nested deeper than 64 levels"),
+        ("[" * 50_000 + "]" * 50_000, "nested deeper than 512 levels"),
     ],
 )
 def test_malformed_input_names_file_and_problem(tmp_path, content, expected):
@@ -130,7 +130,7 @@ def test_summarize_a_deep_export_from_stdin_exits_2_with_one_sentence(monkeypatc
     monkeypatch.setattr("sys.stdin", io.StringIO('{"messages": ' + "[" * 200_000 + "]" * 200_000 + "}"))
     assert main(["summarize", "-"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("counterpoint: stdin is not valid JSON") and "nested deeper than 64 levels" in err[-1]
+    assert err[-1].startswith("counterpoint: stdin is not valid JSON") and "nested deeper than 512 levels" in err[-1]
     assert not any("Traceback" in line or "RecursionError" in line for line in err)
 
 
@@ -147,3 +147,28 @@ def test_summarize_a_deep_export_from_stdin_exits_2_with_one_sentence(monkeypatc
 )
 def test_reddit_url_detection(source, expected):
     assert is_reddit_url(source) is expected
+
+
+def test_a_reddit_page_with_a_reply_chain_deeper_than_reddits_default_cut_is_read():
+    # Reddit's own pages reach JSON depth 57 at its default cut of ten reply levels (tests/data/real/reddit); a page
+    # saved with ?depth= goes deeper. Built from a real page: its first comment answered by itself 60 levels down.
+    real = json.loads((DATA / "real" / "reddit" / "praw_4b1tfm_small_with_deleted.json").read_text(encoding="utf-8"))
+    first = real[1]["data"]["children"][0]
+    chain = None
+    for level in range(60, 0, -1):
+        comment = json.loads(json.dumps(first))
+        comment["data"] |= {"id": f"deep{level}", "name": f"t1_deep{level}", "body": f"reply at level {level}"}
+        comment["data"]["parent_id"] = (
+            f"t1_deep{level - 1}" if level > 1 else real[0]["data"]["children"][0]["data"]["name"]
+        )
+        comment["data"]["replies"] = (
+            {"kind": "Listing", "data": {"children": [chain] if chain else []}} if chain else ""
+        )
+        chain = comment
+    real[1]["data"]["children"] = [chain]
+    text = json.dumps(real)
+    _, posts = parse_export(text, name="deep.json")
+    bodies = [p.text for p in posts if p.text.startswith("reply at level")]
+    assert len(bodies) == 60
+    by_id = {p.post_id: p for p in posts}
+    assert by_id["t1_deep60"].parent_id == "t1_deep59"

@@ -40,12 +40,19 @@ def load_export(source: str | Path, *, stdin: TextIO | None = None) -> tuple[Thr
     return parse_export(text, name=name)
 
 
+# A Reddit comment page nests five JSON levels per level of replies: the real pages in tests/data/real/reddit, cut
+# where Reddit shows "continue this thread", reach 57, and a page saved with `?depth=` goes deeper. 512 holds about
+# 100 levels of replies and stays well below where Python's parser raises RecursionError (about 1,000); the comment
+# walk below is iterative. Model replies keep jsonsafe's default of 64.
+EXPORT_MAX_DEPTH = 512
+
+
 def parse_export(text: str, *, name: str = "input") -> tuple[Thread, list[Post]]:
     text = text.removeprefix("\ufeff")  # a UTF-8 byte order mark, as Windows tools write one
     if not text.strip():
         raise InputError(f"{name} is empty.")
     try:
-        data = jsonsafe.loads(text)
+        data = jsonsafe.loads(text, max_depth=EXPORT_MAX_DEPTH)
     except json.JSONDecodeError as exc:
         raise InputError(f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
     data = _unwrap_discord(data)
