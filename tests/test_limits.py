@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -253,6 +254,52 @@ def test_the_json_helper_refuses_deep_documents_without_recursion():
     assert value == {"label": "frames"} and end == 27  # only the value is measured
     with pytest.raises(jsonsafe.JsonTooDeep):
         jsonsafe.loads(b'{"a": ' + b"[" * 70 + b"]" * 70 + b"}")
+
+
+def _depth_by_characters(text: str) -> int:
+    """The reference: the deepest nesting outside strings, character by character, as check_depth's loop reads."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def test_the_fast_depth_count_agrees_with_the_character_loop():
+    # the whole-document check runs in C (regex + accumulate); on random bracket soup with strings, escapes,
+    # unclosed strings and newlines it must find the depth the character loop finds, as long as the count never
+    # goes below zero (past that point the text is not JSON and json stops there, before any deeper part)
+    import random
+
+    rng = random.Random(17)
+    alphabet = ["[", "]", "{", "}", '"', "\\", "a", ",", ":", "\n", " ", '\\"', "[[", "]]"]
+    checked = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 80)))
+        reference, depth = _depth_by_characters(text), 0
+        for ch in jsonsafe._NOT_BRACKET.sub("", jsonsafe._STRING.sub("", text)):
+            depth += 1 if ch in "[{" else -1
+            if depth < 0:
+                break
+        else:
+            assert jsonsafe._deepest(text) == reference, text
+            checked += 1
+    assert checked > 500
+    real = (Path(__file__).parent / "data" / "real" / "reddit" / "praw_n49rw_full_thread.json").read_text()
+    assert jsonsafe._deepest(real) == _depth_by_characters(real) == 57
 
 
 async def test_a_model_reply_nested_too_deep_leaves_the_post_unjudged_with_one_log_line(
