@@ -258,24 +258,7 @@ def test_the_json_helper_refuses_deep_documents_without_recursion():
 
 def _depth_by_characters(text: str) -> int:
     """The reference: the deepest nesting outside strings, character by character, as check_depth's loop reads."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
+    return max((depth for _pos, depth, opened in jsonsafe._brackets(text) if opened), default=0)
 
 
 def test_the_fast_depth_count_agrees_with_the_character_loop():

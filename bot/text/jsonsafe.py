@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from itertools import accumulate
 from typing import Any
 
@@ -31,6 +32,16 @@ def check_depth(text: str | bytes, max_depth: int = MAX_DEPTH, *, first_value: b
         return
     if not first_value and _deepest(text) <= max_depth:
         return  # the common case, decided in C; the loop below finds where the limit is crossed
+    for pos, depth, opened in _brackets(text):
+        if opened and depth > max_depth:
+            raise JsonTooDeep(f"nested deeper than {max_depth} levels", text, pos)
+        if not opened and first_value and depth == 0:
+            return
+
+
+def _brackets(text: str) -> Iterator[tuple[int, int, bool]]:
+    """(position, depth after it, opened?) for each bracket outside strings, character by character; the depth
+    never goes below zero."""
     depth, in_string, escaped = 0, False, False
     for pos, ch in enumerate(text):
         if in_string:
@@ -44,15 +55,13 @@ def check_depth(text: str | bytes, max_depth: int = MAX_DEPTH, *, first_value: b
             in_string = True
         elif ch in "[{":
             depth += 1
-            if depth > max_depth:
-                raise JsonTooDeep(f"nested deeper than {max_depth} levels", text, pos)
+            yield pos, depth, True
         elif ch in "]}":
             depth = max(0, depth - 1)
-            if first_value and depth == 0:
-                return
+            yield pos, depth, False
 
 
-# A string literal as the loop below reads one (a backslash escapes the next character; an unclosed string runs to
+# A string literal as _brackets reads one (a backslash escapes the next character; an unclosed string runs to
 # the end), and every character that is not a bracket.
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
