@@ -34,6 +34,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.text.files import read_capped
 
 APP = "counterpoint"
 CONFIG_ENV = "COUNTERPOINT_CONFIG"
@@ -284,17 +285,13 @@ def read_toml(path: str | Path, what: str = "Config file", *, cached: bool = Fal
     p = Path(path)
     try:
         with p.open("rb") as fh:
-            raw = fh.read(MAX_TOML_BYTES + 1)
+            raw = read_capped(fh, MAX_TOML_BYTES, f"{what} {p}")  # InputError is a ConfigError
     except FileNotFoundError:
         raise ConfigError(f"{what} {p} does not exist.") from None
     except IsADirectoryError:
         raise ConfigError(f"{what} {p} is a folder, not a file.") from None
     except OSError as exc:
         raise ConfigError(f"{what} {p} cannot be read: {exc.strerror}.") from None
-    if len(raw) > MAX_TOML_BYTES:
-        raise ConfigError(
-            f"{what} {p} is larger than {MAX_TOML_BYTES // 2**20} MB, the most counterpoint reads of a TOML file."
-        )
     key = _toml_key(raw) if cached else None
     if key is not None and (data := _cached_toml(key)) is not None:
         return data

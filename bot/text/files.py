@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, TextIO, overload
 
 from bot.errors import InputError
 
@@ -14,8 +14,12 @@ MAX_FILE_BYTES = 100 * 2**20  # an export or a dataset: a DiscordChatExporter th
 MAX_TEXT_BYTES = 10 * 2**20  # one text to check (the detector reads its first 20,000 characters)
 
 
-def read_capped(fh: BinaryIO, limit: int, name: str) -> bytes:
-    """At most `limit` bytes of `fh`; InputError when there are more."""
+@overload
+def read_capped(fh: BinaryIO, limit: int, name: str) -> bytes: ...
+@overload
+def read_capped(fh: TextIO, limit: int, name: str) -> str: ...
+def read_capped(fh: BinaryIO | TextIO, limit: int, name: str) -> bytes | str:
+    """At most `limit` bytes (or characters, from a text stream) of `fh`; InputError when there are more."""
     data = fh.read(limit + 1)
     if len(data) > limit:
         raise InputError(f"{name} is larger than {limit // 2**20} MB, the most counterpoint reads.")
@@ -57,9 +61,6 @@ def read_stdin(stream: TextIO | None = None, *, encoding: str = "utf-8", limit: 
     try:
         if hasattr(stream, "buffer"):
             return decode(read_capped(stream.buffer, cap, "stdin"), "stdin", encoding)
-        text = stream.read(cap + 1)  # a text stream handed in (tests, a caller's StringIO): characters, not bytes
+        return read_capped(stream, cap, "stdin")  # a text stream handed in (tests, a caller's StringIO)
     except OSError as exc:
         raise InputError(f"stdin cannot be read ({exc.strerror}).") from None
-    if len(text) > cap:
-        raise InputError(f"stdin is larger than {cap // 2**20} MB, the most counterpoint reads.")
-    return text
