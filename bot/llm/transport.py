@@ -201,9 +201,8 @@ class Transport:
         if not self.base:
             raise LLMUnavailable("no model server configured (llm.base_url is empty)")
         url = f"{self.root if at_root else self.base}{path}"
-        request = self.http.build_request(method, url, json=body, headers=self.headers, timeout=self.timeout)
         try:
-            response = await capped(await self.http.send(request, stream=True), self.shown)
+            response = await self._fetch(method, url, body)
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.shown, self.timeout) from exc
         if at_root and response.status_code in (404, 405):
@@ -219,6 +218,11 @@ class Transport:
             raise LLMBadResponse(
                 f"model server at {self.shown} answered with something not JSON: {preview!r}"
             ) from None
+
+    async def _fetch(self, method: str, url: str, body: dict[str, Any] | None) -> httpx.Response:
+        """One request with our headers and timeouts, its body read up to MAX_BODY_BYTES (see `capped`)."""
+        request = self.http.build_request(method, url, json=body, headers=self.headers, timeout=self.timeout)
+        return await capped(await self.http.send(request, stream=True), self.shown)
 
     async def post_chat(self, budget: Budget, body: dict[str, Any]) -> Any:
         """A non-streamed completion: waits for a slot, retries transient failures. Call inside guard()."""
@@ -298,14 +302,8 @@ class Transport:
             return None, False
         try:
             async with asyncio.timeout(seconds):
-                request = self.http.build_request(
-                    "POST",
-                    f"{self.root}/tokenize",
-                    json={"content": text, "prompt": text},  # llama.cpp reads `content`, vLLM `prompt`
-                    headers=self.headers,
-                    timeout=self.timeout,
-                )
-                response = await capped(await self.http.send(request, stream=True), self.shown)
+                # llama.cpp reads `content`, vLLM `prompt`
+                response = await self._fetch("POST", f"{self.root}/tokenize", {"content": text, "prompt": text})
         except (TimeoutError, httpx.HTTPError, LLMBadResponse) as exc:
             log.debug("tokenize at %s failed: %s", self.shown, type(exc).__name__)
             return None, False
